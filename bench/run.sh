@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# hadrill's benchmarks (issue "Benchmarks"): prints a table of figures, side by side in one run.
+#
+#   bench/run.sh [all|throughput|rate|rto|memory]      (default: throughput rate rto)
+#
+# - throughput: hadrill `load --rate max` vs wrk (Debian package) vs oha (cargo install, never vendored),
+#   same connections and duration, against nginx (Debian package) serving a fixed 200 on 127.0.0.1, each run
+#   RUNS times alternately; medians and ratios.
+# - rate: hadrill `load --rate N` at 1k, 5k, 20k req/s: achieved rate and p99 send lag.
+# - rto: the ground-truth outage (demo service) of 500 ms, 2 s and 10 s at 200 and 2000 req/s: |measured - true|.
+# - memory: peak RSS of a drill at 5k req/s for MEMORY_DURATION (default 10m), and its wall time minus duration.
+# Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-50}
+MEMORY_DURATION=${MEMORY_DURATION:-10m}
+PORT=18089
+WORK=$(mktemp -d)
+trap 'stop_nginx; rm -rf "$WORK"' EXIT
+
+need() {
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ]; then
+    echo "bench: installing $2 from Debian's packages" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  fi
+}
+
+setup() {
+  need wrk wrk
+  need nginx nginx-light
+  OHA=$ROOT/target/bench-tools/bin/oha
+  if [ ! -x "$OHA" ]; then
+    echo "bench: installing oha from crates.io into target/bench-tools (a few minutes, once)" >&2
+    cargo install oha --locked --root "$ROOT/target/bench-tools" >/dev/null
+  fi
+  cargo build --release -q --bin hadrill
+  HADRILL=$ROOT/target/release/hadrill
+}
+
+start_nginx() {
+  cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$PORT;
+    location / { return 200 "ok\n"; }
+  }
+}
+CONF
+  nginx -c "$WORK/nginx.conf"
+  for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "bench: nginx did not start" >&2; exit 1
+}
+
+stop_nginx() {
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+throughput() {
+  local url="http://127.0.0.1:$PORT/" secs=${DURATION%s}
+  : > "$WORK/h"; : > "$WORK/w"; : > "$WORK/o"
+  for i in $(seq "$RUNS"); do
+    "$HADRILL" load "$url" --rate max --connections "$CONNECTIONS" --duration "$DURATION" --json \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["throughput_rps"])' >> "$WORK/h"
+    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$url" | awk '/Requests\/sec/ {print $2}' >> "$WORK/w"
+    "$OHA" -z "$DURATION" -c "$CONNECTIONS" --no-tui --output-format json "$url" 2>/dev/null \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["requestsPerSec"])' >> "$WORK/o"
+  done
+  local h w o
+  h=$(median < "$WORK/h"); w=$(median < "$WORK/w"); o=$(median < "$WORK/o")
+  echo "## Throughput: $CONNECTIONS connections, $DURATION, $RUNS runs each, alternating (median req/s)"
+  echo
+  echo "| tool | runs (req/s) | median req/s | hadrill / tool |"
+  echo "|---|---|---|---|"
+  printf "| hadrill load --rate max | %s | %.0f | 1.00 |\n" "$(paste -sd' ' "$WORK/h" | awk '{for(i=1;i<=NF;i++) printf "%.0f ", $i}')" "$h"
+  printf "| wrk -t2 | %s | %.0f | %.2f |\n" "$(paste -sd' ' "$WORK/w" | awk '{for(i=1;i<=NF;i++) printf "%.0f ", $i}')" "$w" "$(echo "$h / $w" | bc -l)"
+  printf "| oha | %s | %.0f | %.2f |\n" "$(paste -sd' ' "$WORK/o" | awk '{for(i=1;i<=NF;i++) printf "%.0f ", $i}')" "$o" "$(echo "$h / $o" | bc -l)"
+  echo
+}
+
+rate() {
+  local url="http://127.0.0.1:$PORT/"
+  echo "## Rate accuracy: hadrill load --rate N, $DURATION, 500 connections"
+  echo
+  echo "| target req/s | achieved (sent) req/s | error | send lag p50 | send lag p99 | latency p99 |"
+  echo "|---|---|---|---|---|---|"
+  for r in 1000 5000 20000; do
+    "$HADRILL" load "$url" --rate "$r" --connections 500 --duration "$DURATION" --json > "$WORK/r.json"
+    python3 - "$r" "$WORK/r.json" <<'PY'
+import json, sys
+r = int(sys.argv[1]); j = json.load(open(sys.argv[2]))
+print(f"| {r} | {j['sent_rps']:.1f} | {100*(j['sent_rps']-r)/r:+.2f}% | {j['send_lag_ms']['p50']:.3f} ms | {j['send_lag_ms']['p99']:.3f} ms | {j['latency_ms']['p99']:.3f} ms |")
+PY
+  done
+  echo
+}
+
+rto() {
+  echo "## RTO accuracy against the ground-truth outage (demo service, web-haproxy-pg)"
+  echo
+  echo "| outage | rate | runs | measured RTO (ms) | median abs error | max abs error |"
+  echo "|---|---|---|---|---|---|"
+  for rate in 200 2000; do
+    for ms in 500 2000 10000; do
+      : > "$WORK/e"; local measured=""
+      for i in $(seq "${RTO_RUNS:-1}"); do
+        local dur=$(( (ms + 9999) / 1000 + 12 ))
+        cat > "$WORK/gt.toml" <<TOML
+name = "bench-groundtruth"
+stack = "web-haproxy-pg"
+duration = "${dur}s"
+[load]
+rate = $rate
+read_ratio = 0.5
+max_in_flight = 2000
+[measure]
+stable_for = "2s"
+[[fault]]
+at = "5s"
+action = "exec"
+target = ["app1", "app2", "app3"]
+command = ["sh", "-c", "hadrill-demo outage $ms \$((HADRILL_AT_MS + 500))"]
+TOML
+        "$HADRILL" run "$WORK/gt.toml" --reports "$WORK/reports" --quiet >/dev/null 2>&1 || true
+        local rep; rep=$(ls -td "$WORK"/reports/bench-groundtruth/*/ | head -1)
+        python3 - "$rep/report.json" "$ms" >> "$WORK/e" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); truth = float(sys.argv[2])
+rto = j["measurement"]["rto"]["rto_ms"]
+print(rto, abs(rto - truth) if rto is not None else "nan")
+PY
+      done
+      measured=$(awk '{printf "%.1f ", $1}' "$WORK/e")
+      printf "| %d ms | %d req/s | %s | %s | %.2f | %.2f |\n" "$ms" "$rate" "${RTO_RUNS:-1}" "$measured" \
+        "$(awk '{print $2}' "$WORK/e" | median)" "$(awk '{print $2}' "$WORK/e" | sort -g | tail -1)"
+    done
+  done
+  echo
+}
+
+memory() {
+  echo "## Memory and overhead: a drill at 5000 req/s for $MEMORY_DURATION (web-haproxy-pg, warm images)"
+  echo
+  cat > "$WORK/mem.toml" <<TOML
+name = "bench-memory"
+stack = "web-haproxy-pg"
+duration = "$MEMORY_DURATION"
+[load]
+rate = 5000
+read_ratio = 0.5
+max_in_flight = 2000
+[[fault]]
+at = "30s"
+action = "kill"
+target = "app2"
+TOML
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v "$HADRILL" run "$WORK/mem.toml" --reports "$WORK/reports" --quiet > "$WORK/mem.out" 2> "$WORK/mem.err" || true
+  end=$(date +%s.%N)
+  local rss; rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$WORK/mem.err")
+  local rep; rep=$(ls -td "$WORK"/reports/bench-memory/*/ | head -1)
+  python3 - "$rep/report.json" "$rss" "$start" "$end" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); rss_kb = int(sys.argv[2]); wall = float(sys.argv[4]) - float(sys.argv[3])
+d = j["scenario"]["duration_ms"] / 1000; n = j["measurement"]["requests"]["total"]
+print("| requests recorded | peak RSS | bytes per request | wall time | scenario duration | overhead (wall - duration) |")
+print("|---|---|---|---|---|---|")
+print(f"| {n} | {rss_kb/1024:.1f} MiB | {rss_kb*1024/max(n,1):.0f} | {wall:.1f} s | {d:.0f} s | {wall-d:.1f} s |")
+PY
+  echo
+}
+
+setup
+echo "# hadrill benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
+echo
+modes=${1:-default}
+start_nginx
+case "$modes" in
+  throughput) throughput ;;
+  rate) rate ;;
+  rto) stop_nginx; rto ;;
+  memory) stop_nginx; memory ;;
+  all) throughput; rate; stop_nginx; rto; memory ;;
+  *) throughput; rate; stop_nginx; rto ;;
+esac

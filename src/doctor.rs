@@ -1,0 +1,159 @@
+//! `hadrill doctor`: can a drill run here? One line per check, with what to do when something is missing.
+//! Exit 0 only if a drill can run (Docker, Compose, a base image present or buildable); missing network-fault
+//! features are warnings, because drills without those faults still run.
+
+use std::process::Stdio;
+
+use crate::docker::{connect, labels};
+use crate::images::base::{self, BaseAction};
+use crate::stack::compose::ComposeCli;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
+        Check { name, status, detail: detail.into() }
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tag = match self.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        write!(f, "{tag} {:<16} {}", self.name, self.detail)
+    }
+}
+
+/// True when no check failed.
+pub fn drill_can_run(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.status != Status::Fail)
+}
+
+const NETTOOLS: &str = "hadrill/nettools:local";
+
+/// Runs every check, printing each line as it completes.
+pub async fn run_checks(base_image: &str) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut emit = |c: Check| {
+        println!("{c}");
+        checks.push(c);
+    };
+    let docker = match connect::connect().await {
+        Ok(d) => {
+            let v = connect::engine_version(&d).await.unwrap_or_else(|e| e.to_string());
+            emit(Check::new("docker", Status::Ok, format!("engine {v}")));
+            Some(d)
+        }
+        Err(e) => {
+            emit(Check::new(
+                "docker",
+                Status::Fail,
+                format!("{e}; start the daemon (systemctl start docker) or set DOCKER_HOST"),
+            ));
+            None
+        }
+    };
+    match ComposeCli::detect().await {
+        Ok(c) => emit(Check::new(
+            "compose",
+            Status::Ok,
+            format!("{} {} ({})", c.display(), c.version, if c.is_v2() { "v2" } else { "v1" }),
+        )),
+        Err(e) => emit(Check::new("compose", Status::Fail, e.to_string())),
+    }
+    let Some(docker) = docker else { return checks };
+    match base::decide_here(&docker, base_image).await {
+        BaseAction::UsePresent => emit(Check::new("base image", Status::Ok, format!("{base_image} present"))),
+        BaseAction::Bootstrap => emit(Check::new(
+            "base image",
+            Status::Ok,
+            format!("{base_image} missing; hadrill will make it with debootstrap on first use"),
+        )),
+        BaseAction::Pull => emit(Check::new(
+            "base image",
+            Status::Ok,
+            format!("{base_image} missing; docker build will pull it"),
+        )),
+        BaseAction::Impossible(why) => emit(Check::new("base image", Status::Fail, why)),
+    }
+    if base::image_id(&docker, NETTOOLS).await.is_none() {
+        emit(Check::new(
+            "network faults",
+            Status::Warn,
+            format!("not checked: the helper image {NETTOOLS} is not built yet (`hadrill images web-haproxy-pg` builds it)"),
+        ));
+        return checks;
+    }
+    let probe =
+        "tc qdisc add dev eth0 root netem delay 1ms >/dev/null 2>&1 && echo netem=yes || echo netem=no; \
+                 iptables -A OUTPUT -m statistic --mode random --probability 0.5 -j DROP >/dev/null 2>&1 \
+                 && echo iptables=yes || echo iptables=no; \
+                 tc qdisc del dev eth0 root >/dev/null 2>&1; \
+                 tc qdisc add dev eth0 root tbf rate 1mbit burst 32kbit latency 400ms >/dev/null 2>&1 \
+                 && echo tbf=yes || echo tbf=no";
+    let out = tokio::process::Command::new("docker")
+        .args(["run", "--rm", "--cap-add", "NET_ADMIN", "--label"])
+        .arg(format!("{}=doctor", labels::HELPER_FOR))
+        .args([NETTOOLS, "sh", "-c", probe])
+        .stdin(Stdio::null())
+        .output()
+        .await;
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    let has = |k: &str| text.contains(&format!("{k}=yes"));
+    if has("iptables") {
+        emit(Check::new(
+            "iptables",
+            Status::Ok,
+            "works in a helper container (partitions, packet loss via -m statistic)",
+        ));
+    } else {
+        emit(Check::new(
+            "iptables",
+            Status::Warn,
+            "does not work in a container: partition and loss faults are unavailable",
+        ));
+    }
+    if has("netem") {
+        emit(Check::new("netem", Status::Ok, "tc netem available (delay, jitter, loss)"));
+    } else {
+        let tbf = if has("tbf") { "tbf works (bandwidth limits); " } else { "" };
+        emit(Check::new(
+            "netem",
+            Status::Warn,
+            format!(
+                "sch_netem missing from this kernel: no delay/jitter faults; {tbf}packet loss uses iptables instead \
+                 (modprobe sch_netem on the host where available)"
+            ),
+        ));
+    }
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_do_not_block_a_drill_failures_do() {
+        let ok = Check::new("a", Status::Ok, "");
+        let warn = Check::new("b", Status::Warn, "");
+        let fail = Check::new("c", Status::Fail, "");
+        assert!(drill_can_run(&[ok.clone(), warn.clone()]));
+        assert!(!drill_can_run(&[ok, warn, fail]));
+    }
+}

@@ -1,0 +1,313 @@
+//! Injecting one scheduled fault or step: act on each target container through the Docker API, find when it
+//! took effect (the daemon's event time, a time the command reported, or when hadrill's call returned), verify
+//! it (dead, paused, detached, packets dropped, exit 0), and register its revert in the ledger.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use rand::rngs::StdRng;
+
+use super::ledger::{Ledger, Revert};
+use super::{exec, partition, targets};
+use crate::docker::discover::Container;
+use crate::observe::events::{unix_now_ns, EventLog};
+use crate::scenario::model::{Action, Planned};
+use crate::timeline::{ActionEvent, Clock, EffectSource, Nanos};
+
+/// What one container's part of an action gave.
+struct Part {
+    effect: Option<(u128, EffectSource)>,
+    verified: bool,
+    detail: String,
+}
+
+impl Part {
+    fn failed(detail: String) -> Part {
+        Part { effect: None, verified: false, detail }
+    }
+}
+
+pub struct Injector {
+    pub docker: Docker,
+    pub clock: Clock,
+    pub project: String,
+    pub events: Arc<EventLog>,
+    pub containers: Vec<Container>,
+    pub rng: Mutex<StdRng>,
+    pub ledger: Arc<Ledger>,
+    /// Exported to `exec` commands as `HADRILL_KEY_PREFIX`.
+    pub key_prefix: String,
+    /// Drill time at which the load (and the schedule) started.
+    pub load_start: Nanos,
+}
+
+const EVENT_WAIT: Duration = Duration::from_secs(5);
+
+impl Injector {
+    /// Applies `p` now; returns what happened.
+    pub async fn apply(&self, p: &Planned) -> ActionEvent {
+        let chosen = {
+            let mut rng = self.rng.lock().expect("rng lock");
+            targets::select(&self.containers, &p.target, &mut rng)
+        };
+        let scheduled = self.load_start + p.at.as_nanos() as Nanos;
+        let started = self.clock.now();
+        let names: Vec<String> = chosen.iter().map(Container::display_name).collect();
+        let summary = summarize(p, &names);
+        let mut event = ActionEvent {
+            index: p.index,
+            role: p.role,
+            action: p.action.name().to_string(),
+            summary,
+            targets: names,
+            scheduled,
+            started,
+            effect: None,
+            effect_source: None,
+            verified: false,
+            detail: String::new(),
+            reverted: None,
+        };
+        if chosen.is_empty() {
+            event.detail = format!("no running container of {}", p.target.services.join(", "));
+            return event;
+        }
+        let parts =
+            futures_util::future::join_all(chosen.iter().map(|c| self.apply_one(p, c, scheduled))).await;
+        let mut details = Vec::new();
+        event.verified = true;
+        for (c, part) in chosen.iter().zip(parts) {
+            if let Some((t, src)) = part.effect {
+                let n = self.clock.wall_to_nanos(t);
+                if event.effect.is_none_or(|e| n < e) {
+                    event.effect = Some(n);
+                    event.effect_source = Some(src);
+                }
+            }
+            event.verified &= part.verified;
+            details.push(format!("{}: {}", c.display_name(), part.detail));
+        }
+        event.detail = details.join("; ");
+        event
+    }
+
+    async fn apply_one(&self, p: &Planned, c: &Container, scheduled: Nanos) -> Part {
+        let d = &self.docker;
+        let since = unix_now_ns();
+        let name = c.display_name();
+        match &p.action {
+            Action::Kill { signal } => {
+                let opts = KillContainerOptionsBuilder::default().signal(signal).build();
+                if let Err(e) = d.kill_container(&c.id, Some(opts)).await {
+                    return Part::failed(format!("kill failed: {e}"));
+                }
+                let terminating = matches!(signal.as_str(), "SIGKILL" | "SIGTERM" | "SIGINT" | "SIGQUIT");
+                // SIGKILL cannot be caught: it takes effect when the daemon delivers it (its `kill` event). The
+                // `die` event comes 50-200 ms later, after the daemon's cleanup, when clients have already seen
+                // their connections reset. Other terminating signals take effect when the process exits.
+                let sigkill = signal == "SIGKILL";
+                let wait_action: &[&str] = if sigkill || !terminating { &["kill"] } else { &["die"] };
+                let limit = if sigkill { EVENT_WAIT } else { Duration::from_secs(15) };
+                let effect = self.events.wait_for(&c.id, wait_action, since, limit).await;
+                if sigkill {
+                    // Verification must see the death itself.
+                    let _ = self.events.wait_for(&c.id, &["die"], since, EVENT_WAIT).await;
+                }
+                let part = if terminating {
+                    self.verify_state(c, |s| !s.running, "dead", effect).await
+                } else {
+                    Part {
+                        effect: effect.map(|t| (t, EffectSource::DockerEvent)),
+                        verified: effect.is_some(),
+                        detail: format!("{signal} delivered"),
+                    }
+                };
+                if p.duration.is_some() {
+                    self.ledger.register(p.index, Revert::Start { id: c.id.clone(), name });
+                }
+                part
+            }
+            Action::Stop { timeout } => {
+                let opts = StopContainerOptionsBuilder::default().t(timeout.as_secs() as i32).build();
+                if let Err(e) = d.stop_container(&c.id, Some(opts)).await {
+                    return Part::failed(format!("stop failed: {e}"));
+                }
+                let effect = self.events.wait_for(&c.id, &["die"], since, EVENT_WAIT).await;
+                if p.duration.is_some() {
+                    self.ledger.register(p.index, Revert::Start { id: c.id.clone(), name });
+                }
+                self.verify_state(c, |s| !s.running, "stopped", effect).await
+            }
+            Action::Restart { timeout } => {
+                let opts = RestartContainerOptionsBuilder::default().t(timeout.as_secs() as i32).build();
+                if let Err(e) = d.restart_container(&c.id, Some(opts)).await {
+                    return Part::failed(format!("restart failed: {e}"));
+                }
+                let effect = self.events.wait_for(&c.id, &["die"], since, EVENT_WAIT).await;
+                self.verify_state(c, |s| s.running, "restarted and running", effect).await
+            }
+            Action::Pause => {
+                if let Err(e) = d.pause_container(&c.id).await {
+                    return Part::failed(format!("pause failed: {e}"));
+                }
+                self.ledger.register(p.index, Revert::Unpause { id: c.id.clone(), name });
+                let effect = self.events.wait_for(&c.id, &["pause"], since, EVENT_WAIT).await;
+                self.verify_state(c, |s| s.paused, "paused", effect).await
+            }
+            Action::Disconnect { network } => self.disconnect(p, c, network, since).await,
+            Action::Partition { peers } => self.partition(p, c, peers).await,
+            Action::Exec { command, user } => {
+                let env = vec![
+                    format!("HADRILL_AT_MS={}", self.clock.nanos_to_unix_ms(scheduled)),
+                    format!("HADRILL_KEY_PREFIX={}", self.key_prefix),
+                    format!("HADRILL_PROJECT={}", self.project),
+                ];
+                match exec::run(d, &c.id, command, user.as_deref(), &env).await {
+                    Err(e) => Part::failed(e.to_string()),
+                    Ok(out) => {
+                        let effect = match exec::reported_effect_ms(&out.output) {
+                            Some(ms) => (u128::from(ms) * 1_000_000, EffectSource::Reported),
+                            None => (unix_now_ns(), EffectSource::Hadrill),
+                        };
+                        let text = out.output.trim();
+                        let text: String = text.chars().take(400).collect();
+                        Part {
+                            effect: (out.exit_code == 0).then_some(effect),
+                            verified: out.exit_code == 0,
+                            detail: format!("exit {}: {text}", out.exit_code),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inspects the container to check the fault's state, and reports the event time found for it.
+    async fn verify_state(
+        &self,
+        c: &Container,
+        check: impl Fn(&State) -> bool,
+        what: &str,
+        effect: Option<u128>,
+    ) -> Part {
+        let state = match self.docker.inspect_container(&c.id, None::<InspectContainerOptions>).await {
+            Ok(i) => i
+                .state
+                .map(|s| State { running: s.running.unwrap_or(false), paused: s.paused.unwrap_or(false) }),
+            Err(e) => return Part::failed(format!("inspect failed: {e}")),
+        };
+        let ok = state.as_ref().is_some_and(&check);
+        Part {
+            effect: effect.map(|t| (t, EffectSource::DockerEvent)),
+            verified: ok && effect.is_some(),
+            detail: match (ok, effect.is_some()) {
+                (true, true) => format!("{what} (daemon event)"),
+                (true, false) => format!("{what}, but no daemon event seen"),
+                (false, _) => format!("not {what} after the call"),
+            },
+        }
+    }
+
+    async fn disconnect(&self, p: &Planned, c: &Container, network: &str, since: u128) -> Part {
+        let info = match self.docker.inspect_container(&c.id, None::<InspectContainerOptions>).await {
+            Ok(i) => i,
+            Err(e) => return Part::failed(format!("inspect failed: {e}")),
+        };
+        let nets = info.network_settings.and_then(|n| n.networks).unwrap_or_default();
+        let full = format!("{}_{network}", self.project);
+        let Some((net_name, endpoint)) =
+            nets.iter().find(|(k, _)| **k == full || k.ends_with(&format!("_{network}")))
+        else {
+            return Part::failed(format!("not attached to network {network}"));
+        };
+        let aliases = endpoint.aliases.clone().unwrap_or_else(|| vec![c.service.clone()]);
+        let req = bollard::models::NetworkDisconnectRequest { container: c.id.clone(), force: Some(true) };
+        if let Err(e) = self.docker.disconnect_network(net_name, req).await {
+            return Part::failed(format!("disconnect failed: {e}"));
+        }
+        self.ledger.register(
+            p.index,
+            Revert::Reconnect {
+                id: c.id.clone(),
+                name: c.display_name(),
+                network: net_name.clone(),
+                aliases,
+            },
+        );
+        let effect = self.events.wait_for(&c.id, &["network disconnect"], since, EVENT_WAIT).await;
+        let still = match self.docker.inspect_container(&c.id, None::<InspectContainerOptions>).await {
+            Ok(i) => i.network_settings.and_then(|n| n.networks).is_some_and(|n| n.contains_key(net_name)),
+            Err(_) => true,
+        };
+        Part {
+            effect: effect.map(|t| (t, EffectSource::DockerEvent)),
+            verified: !still && effect.is_some(),
+            detail: if still {
+                format!("still attached to {net_name}")
+            } else {
+                format!("detached from {net_name}")
+            },
+        }
+    }
+
+    async fn partition(&self, p: &Planned, c: &Container, peers: &[String]) -> Part {
+        let mut ips = Vec::new();
+        for peer in self.containers.iter().filter(|x| peers.contains(&x.service)) {
+            match partition::addresses(&self.docker, &peer.id).await {
+                Ok(a) => ips.extend(a),
+                Err(e) => return Part::failed(e.to_string()),
+            }
+        }
+        if ips.is_empty() {
+            return Part::failed(format!("no address found for {}", peers.join(", ")));
+        }
+        let part = match partition::apply(&self.docker, &self.project, &c.id, &c.display_name(), &ips).await {
+            Ok(p) => p,
+            Err(e) => return Part::failed(e.to_string()),
+        };
+        let effect = unix_now_ns();
+        self.ledger.register(p.index, Revert::Unpartition(part.clone()));
+        let mut dropped = 0;
+        for _ in 0..20 {
+            dropped = partition::dropped(&self.docker, &part).await.unwrap_or(0);
+            if dropped > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Part {
+            effect: Some((effect, EffectSource::Hadrill)),
+            verified: dropped > 0,
+            detail: if dropped > 0 {
+                format!("DROP rules for {} addresses; {dropped} packets dropped within 2s", ips.len())
+            } else {
+                format!("DROP rules for {} addresses in place; no packet dropped within 2s", ips.len())
+            },
+        }
+    }
+}
+
+struct State {
+    running: bool,
+    paused: bool,
+}
+
+/// `kill SIGKILL app2`, `pause app1 for 5s`, `partition app1 from pg-primary, pg-replica for 10s`, ...
+fn summarize(p: &Planned, names: &[String]) -> String {
+    let who = names.join(", ");
+    let dur = p.duration.map(|d| format!(" for {}", crate::duration::human(d))).unwrap_or_default();
+    match &p.action {
+        Action::Kill { signal } => format!("kill {signal} {who}{dur}"),
+        Action::Stop { .. } => format!("stop {who}{dur}"),
+        Action::Restart { .. } => format!("restart {who}"),
+        Action::Pause => format!("pause {who}{dur}"),
+        Action::Disconnect { network } => format!("disconnect {who} from network {network}{dur}"),
+        Action::Partition { peers } => format!("partition {who} from {}{dur}", peers.join(", ")),
+        Action::Exec { command, .. } => format!("exec in {who}: {}", command.join(" ")),
+    }
+}

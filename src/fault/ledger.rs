@@ -1,0 +1,115 @@
+//! The ledger of reverts. Every fault that leaves state behind (a paused container, a detached network, iptables
+//! rules, a stopped container that should come back) registers its revert here; reverts run when the fault's
+//! duration ends, and whatever is still pending runs on success, failure, timeout, panic and interrupt alike.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use bollard::models::{EndpointSettings, NetworkConnectRequest};
+use bollard::query_parameters::StartContainerOptions;
+use bollard::Docker;
+
+use super::partition::{self, Partition};
+use crate::timeline::{Clock, Nanos};
+
+/// How to undo one fault on one container.
+#[derive(Debug, Clone)]
+pub enum Revert {
+    Unpause { id: String, name: String },
+    Reconnect { id: String, name: String, network: String, aliases: Vec<String> },
+    Unpartition(Partition),
+    Start { id: String, name: String },
+}
+
+impl Revert {
+    pub fn describe(&self) -> String {
+        match self {
+            Revert::Unpause { name, .. } => format!("unpause {name}"),
+            Revert::Reconnect { name, network, .. } => format!("reconnect {name} to {network}"),
+            Revert::Unpartition(p) => format!("remove the partition rules of {}", p.target),
+            Revert::Start { name, .. } => format!("start {name}"),
+        }
+    }
+
+    async fn run(&self, docker: &Docker) -> Result<(), String> {
+        match self {
+            Revert::Unpause { id, .. } => docker.unpause_container(id).await.map_err(|e| e.to_string()),
+            Revert::Reconnect { id, network, aliases, .. } => {
+                let req = NetworkConnectRequest {
+                    container: id.clone(),
+                    endpoint_config: Some(EndpointSettings {
+                        aliases: Some(aliases.clone()),
+                        ..Default::default()
+                    }),
+                };
+                docker.connect_network(network, req).await.map_err(|e| e.to_string())
+            }
+            Revert::Unpartition(p) => match partition::revert(docker, p).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("rules still listed after removal".into()),
+                Err(e) => Err(e.to_string()),
+            },
+            Revert::Start { id, .. } => {
+                docker.start_container(id, None::<StartContainerOptions>).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+pub struct Ledger {
+    docker: Docker,
+    clock: Clock,
+    pending: Mutex<BTreeMap<usize, Vec<Revert>>>,
+    /// When each action's reverts completed.
+    done: Mutex<BTreeMap<usize, Nanos>>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Ledger {
+    pub fn new(docker: Docker, clock: Clock) -> Ledger {
+        Ledger {
+            docker,
+            clock,
+            pending: Mutex::new(BTreeMap::new()),
+            done: Mutex::new(BTreeMap::new()),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn register(&self, index: usize, revert: Revert) {
+        self.pending.lock().expect("ledger lock").entry(index).or_default().push(revert);
+    }
+
+    /// Runs the reverts of one action (when its duration ends). Idempotent.
+    pub async fn revert(&self, index: usize) {
+        let reverts = self.pending.lock().expect("ledger lock").remove(&index);
+        let Some(reverts) = reverts else { return };
+        for r in &reverts {
+            if let Err(e) = r.run(&self.docker).await {
+                tracing::warn!("revert failed: {}: {e}", r.describe());
+                self.errors.lock().expect("ledger lock").push(format!("{}: {e}", r.describe()));
+            }
+        }
+        self.done.lock().expect("ledger lock").insert(index, self.clock.now());
+    }
+
+    /// Runs every pending revert.
+    pub async fn revert_all(&self) {
+        let indices: Vec<usize> = self.pending.lock().expect("ledger lock").keys().copied().collect();
+        for i in indices {
+            self.revert(i).await;
+        }
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.lock().expect("ledger lock").values().map(Vec::len).sum()
+    }
+
+    pub fn reverted_at(&self, index: usize) -> Option<Nanos> {
+        self.done.lock().expect("ledger lock").get(&index).copied()
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.lock().expect("ledger lock").clone()
+    }
+}

@@ -1,0 +1,34 @@
+//! hadrill: failover drills for Docker Compose high-availability stacks.
+//!
+//! # Layout
+//! - [`cli`]: the command line and the dispatch of each subcommand.
+//! - [`stack`]: finding a stack (bundled name or compose path), bringing it up through the Compose CLI with
+//!   hadrill's labels, waiting for health, tearing it down.
+//! - [`images`]: building the project's images offline, including the Debian base image when it is missing.
+//! - [`docker`]: the Docker API edge (bollard): connecting, finding containers by compose labels, ports.
+//! - [`scenario`]: the scenario file model and its validation with file:line:col errors.
+//! - [`doctor`] and [`cleanup`]: environment checks and removal of everything hadrill created.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the flow of a drill.
+
+pub mod cleanup;
+pub mod cli;
+pub mod docker;
+pub mod doctor;
+pub mod drill;
+pub mod duration;
+pub mod error;
+pub mod exit_codes;
+pub mod fault;
+pub mod images;
+pub mod load;
+pub mod measure;
+pub mod observe;
+pub mod paths;
+pub mod proto;
+pub mod report;
+pub mod scenario;
+pub mod stack;
+pub mod timeline;
+
+pub use error::{Error, Result};

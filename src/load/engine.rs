@@ -1,0 +1,327 @@
+//! The open-model load engine, as wrk2 or k6's constant-arrival-rate: request `i` is due at
+//! `i / rate` seconds whatever the server does, and its latency is measured from that intended time, so a
+//! stalled server shows up as latency instead of hiding (coordinated omission). At most `max_in_flight`
+//! requests are outstanding; a request due when the cap is reached is recorded as a missed send.
+//!
+//! Every request's outcome is kept (intended, start, end, kind, failure, write sequence number) in a vector
+//! sized up front from rate x duration, so memory is bounded and known before the drill starts.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::classify;
+use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
+
+/// Below this distance to the next due time the scheduler yields instead of sleeping.
+const SPIN_NS: Nanos = 1_200_000;
+
+/// What each request is.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// The demo service's API: `PUT /kv/<prefix><seq>` writes and `GET /kv/<key>` reads of the last acknowledged
+    /// write (a 404 read is a correct answer), mixed by `read_ratio`.
+    KeyValue { base_url: String, key_prefix: String, read_ratio: f64 },
+    /// `GET url` every time; only 2xx succeeds (`hadrill load`).
+    Get { url: String },
+    /// Rows written straight to the writable PostgreSQL node.
+    Postgres { probe: Arc<super::pg_probe::PgProbe>, read_ratio: f64 },
+    /// Keys written to the Redis master the Sentinels name.
+    Redis { probe: Arc<super::redis_probe::RedisProbe>, read_ratio: f64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    pub plan: Plan,
+    /// Requests per second (open model); `None` sends as fast as `max_in_flight` connections allow.
+    pub rate: Option<u32>,
+    pub timeout: Duration,
+    pub max_in_flight: usize,
+    pub duration: Duration,
+    pub seed: u64,
+}
+
+/// Live counters, read by the console while the load runs.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub sent: AtomicU64,
+    pub ok: AtomicU64,
+    pub failed: AtomicU64,
+    pub missed: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub writes_acked: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct LoadResult {
+    pub outcomes: Vec<Outcome>,
+    /// Intended time of the end of the load phase.
+    pub end: Nanos,
+    /// Whether the load was cut short by cancellation.
+    pub cancelled: bool,
+}
+
+/// The key a write with this sequence number writes.
+pub fn key_for(prefix: &str, seq: u32) -> String {
+    format!("{prefix}{seq:010}")
+}
+
+/// The sequence number of a key written by [`key_for`].
+pub fn seq_of(prefix: &str, key: &str) -> Option<u32> {
+    key.strip_prefix(prefix)?.parse().ok()
+}
+
+/// Builds the HTTP client the engine and the verifier use.
+pub fn http_client(timeout: Duration, pool: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(1)))
+        .pool_max_idle_per_host(pool)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
+}
+
+struct Shared {
+    cfg: LoadConfig,
+    client: reqwest::Client,
+    clock: Clock,
+    outcomes: Mutex<Vec<Outcome>>,
+    counters: Arc<Counters>,
+    last_acked: AtomicU32,
+}
+
+/// Runs the load from `start` (drill time) for `cfg.duration`; returns every outcome.
+pub async fn run(
+    cfg: LoadConfig,
+    clock: Clock,
+    start: Nanos,
+    counters: Arc<Counters>,
+    cancel: CancellationToken,
+) -> LoadResult {
+    let expected = match cfg.rate {
+        Some(rate) => (u64::from(rate) * cfg.duration.as_secs().max(1) + u64::from(rate)) as usize,
+        None => 1 << 16,
+    };
+    let shared = Arc::new(Shared {
+        client: http_client(cfg.timeout, cfg.max_in_flight),
+        clock,
+        outcomes: Mutex::new(Vec::with_capacity(expected)),
+        counters,
+        last_acked: AtomicU32::new(0),
+        cfg,
+    });
+    match shared.cfg.rate {
+        Some(rate) => run_open(shared, rate, start, cancel).await,
+        None => run_closed(shared, start, cancel).await,
+    }
+}
+
+/// As fast as possible: `max_in_flight` workers, each sending its next request when the last one answered.
+/// Intended time equals the actual send time here (there is no schedule to fall behind).
+async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken) -> LoadResult {
+    let end = start + shared.cfg.duration.as_nanos() as Nanos;
+    let next_seq = Arc::new(AtomicU32::new(0));
+    let mut workers = Vec::new();
+    for w in 0..shared.cfg.max_in_flight {
+        let (shared, cancel, next_seq) = (shared.clone(), cancel.clone(), next_seq.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(shared.cfg.seed.wrapping_add(w as u64));
+            let mut local = Vec::with_capacity(1 << 14);
+            while shared.clock.now() < end && !cancel.is_cancelled() {
+                let (kind, seq) =
+                    shared.next_request(&mut rng, || next_seq.fetch_add(1, Ordering::Relaxed) + 1);
+                shared.counters.sent.fetch_add(1, Ordering::Relaxed);
+                let now = shared.clock.now();
+                let o = send(&shared, now, kind, seq).await;
+                shared.count(&o);
+                local.push(o);
+            }
+            // One lock per worker instead of one per request: the closed loop is where throughput counts.
+            shared.outcomes.lock().expect("outcomes lock").append(&mut local);
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
+    LoadResult { outcomes, end: shared.clock.now().min(end), cancelled: cancel.is_cancelled() }
+}
+
+async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
+    let clock = shared.clock;
+    let interval_ns = 1e9 / f64::from(rate);
+    let total = (shared.cfg.duration.as_secs_f64() * f64::from(rate)).round() as u64;
+    let end = start + shared.cfg.duration.as_nanos() as Nanos;
+    let permits = Arc::new(Semaphore::new(shared.cfg.max_in_flight));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(shared.cfg.seed);
+    let mut next_seq: u32 = 0;
+    let mut cancelled = false;
+    let mut i: u64 = 0;
+    while i < total {
+        let due = start + (i as f64 * interval_ns) as Nanos;
+        let now = clock.now();
+        if due > now {
+            // tokio's timer has millisecond granularity: sleep until about a millisecond before the due
+            // time, then yield until it comes, so requests leave within microseconds of their schedule.
+            if due - now > SPIN_NS {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(clock.instant(due - SPIN_NS).into()) => {}
+                    _ = cancel.cancelled() => { cancelled = true; break; }
+                }
+            } else {
+                if cancel.is_cancelled() {
+                    cancelled = true;
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            continue;
+        }
+        i += 1;
+        let (kind, seq) = shared.next_request(&mut rng, || {
+            next_seq += 1;
+            next_seq
+        });
+        shared.counters.sent.fetch_add(1, Ordering::Relaxed);
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let shared = shared.clone();
+                shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    let outcome = send(&shared, due, kind, seq).await;
+                    shared.record(outcome);
+                    shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                let now = clock.now();
+                shared.record(Outcome {
+                    intended: due,
+                    started: now,
+                    ended: now,
+                    kind,
+                    failure: Some(Failure::Missed),
+                    seq,
+                });
+            }
+        }
+    }
+    // Let what is in flight finish (each request is bounded by the timeout).
+    let drain = shared.cfg.timeout + Duration::from_secs(1);
+    let _ = tokio::time::timeout(drain, permits.acquire_many(shared.cfg.max_in_flight as u32)).await;
+    let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
+    LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
+}
+
+impl Shared {
+    /// The kind of the next request, and its write sequence number (0 for reads).
+    fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Kind, u32) {
+        match &self.cfg.plan {
+            Plan::Get { .. } => (Kind::Read, 0),
+            Plan::KeyValue { read_ratio, .. }
+            | Plan::Postgres { read_ratio, .. }
+            | Plan::Redis { read_ratio, .. } => {
+                if rng.gen::<f64>() < *read_ratio {
+                    (Kind::Read, 0)
+                } else {
+                    (Kind::Write, next_seq())
+                }
+            }
+        }
+    }
+
+    fn record(&self, o: Outcome) {
+        self.count(&o);
+        self.outcomes.lock().expect("outcomes lock").push(o);
+    }
+
+    /// Updates the live counters for one outcome.
+    fn count(&self, o: &Outcome) {
+        let c = &self.counters;
+        match o.failure {
+            None => {
+                c.ok.fetch_add(1, Ordering::Relaxed);
+                if o.kind == Kind::Write {
+                    c.writes_acked.fetch_add(1, Ordering::Relaxed);
+                    self.last_acked.fetch_max(o.seq, Ordering::Relaxed);
+                }
+            }
+            Some(Failure::Missed) => {
+                c.missed.fetch_add(1, Ordering::Relaxed);
+                c.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(_) => {
+                c.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+async fn send(shared: &Shared, intended: Nanos, kind: Kind, seq: u32) -> Outcome {
+    let started = shared.clock.now();
+    let last = shared.last_acked.load(Ordering::Relaxed);
+    // The whole request, waits for a pooled connection included, is bounded by the timeout: a request
+    // answered later than that is a timeout, as it is for HTTP.
+    let limit = shared.cfg.timeout;
+    let probed = match &shared.cfg.plan {
+        Plan::Postgres { probe, .. } => Some(
+            tokio::time::timeout(limit, probe.request(kind, seq, last))
+                .await
+                .unwrap_or(Some(Failure::Timeout)),
+        ),
+        Plan::Redis { probe, .. } => Some(
+            tokio::time::timeout(limit, probe.request(kind, seq, last))
+                .await
+                .unwrap_or(Some(Failure::Timeout)),
+        ),
+        _ => None,
+    };
+    if let Some(failure) = probed {
+        return Outcome { intended, started, ended: shared.clock.now(), kind, failure, seq };
+    }
+    let request = match (&shared.cfg.plan, kind) {
+        (Plan::Get { url }, _) => shared.client.get(url),
+        (Plan::KeyValue { base_url, key_prefix, .. }, Kind::Write) => {
+            shared.client.put(format!("{base_url}/kv/{}", key_for(key_prefix, seq))).body(seq.to_string())
+        }
+        (Plan::KeyValue { base_url, key_prefix, .. }, Kind::Read) => {
+            shared.client.get(format!("{base_url}/kv/{}", key_for(key_prefix, last)))
+        }
+        (Plan::Postgres { .. } | Plan::Redis { .. }, _) => unreachable!("probes answered above"),
+    };
+    let strict = matches!(shared.cfg.plan, Plan::Get { .. });
+    let failure = match request.send().await {
+        Ok(resp) => {
+            let code = resp.status().as_u16();
+            // Read the body so the connection can be reused; a body cut short is a reset.
+            match resp.bytes().await {
+                Ok(_) if strict => (!(200..300).contains(&code)).then_some(Failure::Status(code)),
+                Ok(_) => classify::status(kind, code),
+                Err(e) => Some(classify::transport(&e)),
+            }
+        }
+        Err(e) => Some(classify::transport(&e)),
+    };
+    Outcome { intended, started, ended: shared.clock.now(), kind, failure, seq }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_sort_by_sequence() {
+        let k = key_for("hd-ab-", 42);
+        assert_eq!(k, "hd-ab-0000000042");
+        assert_eq!(seq_of("hd-ab-", &k), Some(42));
+        assert_eq!(seq_of("hd-zz-", &k), None);
+        assert!(key_for("p", 9) < key_for("p", 10));
+    }
+}

@@ -1,0 +1,176 @@
+//! The Redis write probe: `SET` of sequence-numbered keys on the master as the Sentinels name it. Sentinel
+//! answers with a container address (or service name); hadrill translates it into the master's published
+//! 127.0.0.1 port through the Docker API, so its traffic never goes to container addresses. Clients ask
+//! Sentinel again every 500 ms and after any error, as Sentinel-aware clients do.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
+
+use super::engine::key_for;
+use crate::proto::resp::{Conn, Reply};
+use crate::timeline::{Failure, Kind, Verification};
+
+const SLOTS: usize = 8;
+
+pub struct RedisProbe {
+    // (Debug is implemented by hand: connections are not Debug.)
+    sentinels: Vec<SocketAddr>,
+    master_name: String,
+    /// `host:port` as Sentinel may name it (container IP or service name) -> published 127.0.0.1 address.
+    addr_map: HashMap<String, SocketAddr>,
+    prefix: String,
+    timeout: Duration,
+    master: RwLock<Option<SocketAddr>>,
+    slots: Vec<Mutex<Option<(SocketAddr, Conn)>>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for RedisProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisProbe")
+            .field("sentinels", &self.sentinels)
+            .field("master_name", &self.master_name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_failure(e: &std::io::Error) -> Failure {
+    crate::load::classify::io_kind(e.kind())
+}
+
+impl RedisProbe {
+    pub fn new(
+        sentinels: Vec<SocketAddr>,
+        master_name: String,
+        addr_map: HashMap<String, SocketAddr>,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Arc<RedisProbe> {
+        Arc::new(RedisProbe {
+            sentinels,
+            master_name,
+            addr_map,
+            prefix: prefix.to_string(),
+            timeout,
+            master: RwLock::new(None),
+            slots: (0..SLOTS).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Asks the Sentinels in turn who the master is; returns its published address.
+    pub async fn discover(&self) -> Option<SocketAddr> {
+        for s in &self.sentinels {
+            let Ok(mut c) = Conn::connect(*s, Duration::from_millis(500)).await else { continue };
+            let reply = c.call(&[b"SENTINEL", b"get-master-addr-by-name", self.master_name.as_bytes()]).await;
+            if let Ok(r) = reply {
+                if let Some(named) = crate::observe::sentinel::master_addr(&r) {
+                    if let Some(a) = self.addr_map.get(&named) {
+                        *self.master.write().await = Some(*a);
+                        return Some(*a);
+                    }
+                    tracing::warn!(
+                        "sentinel names master {named}, which is not a published container address"
+                    );
+                }
+            }
+        }
+        None
+    }
+
+    /// Re-asks the Sentinels every 500 ms until cancelled.
+    pub fn spawn_refresh(self: &Arc<Self>, cancel: CancellationToken) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                me.discover().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        });
+    }
+
+    pub async fn request(&self, kind: Kind, seq: u32, last_acked: u32) -> Option<Failure> {
+        let master = match *self.master.read().await {
+            Some(m) => m,
+            None => match self.discover().await {
+                Some(m) => m,
+                None => return Some(Failure::Refused),
+            },
+        };
+        let idx = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut slot = self.slots[idx].lock().await;
+        // The connection is taken out of the pool for the call and put back only after a complete reply:
+        // if the caller gives up mid-call, it is dropped with its half-read reply instead of being reused.
+        let (addr, mut conn) = match slot.take() {
+            Some((a, c)) if a == master => (a, c),
+            _ => match Conn::connect(master, self.timeout).await {
+                Ok(c) => (master, c),
+                Err(_) => {
+                    drop(slot);
+                    self.discover().await;
+                    return Some(Failure::Refused);
+                }
+            },
+        };
+        let reply = match kind {
+            Kind::Write => {
+                let key = key_for(&self.prefix, seq);
+                conn.call(&[b"SET", key.as_bytes(), seq.to_string().as_bytes()]).await
+            }
+            Kind::Read => conn.call(&[b"GET", key_for(&self.prefix, last_acked).as_bytes()]).await,
+        };
+        match reply {
+            Ok(Reply::Error(e)) => {
+                tracing::debug!("redis refused: {e}");
+                Some(Failure::Rejected)
+            }
+            Ok(_) => {
+                *slot = Some((addr, conn));
+                None
+            }
+            Err(e) => Some(io_failure(&e)),
+        }
+    }
+
+    /// Reads back keys `1..=max_seq` from the current master with MGET in batches, retrying until `limit`.
+    pub async fn read_back(&self, max_seq: u32, limit: Duration) -> Verification {
+        super::verify::retry_until(limit, "Redis", || async {
+            let master = self.discover().await.ok_or("no master named by the Sentinels")?;
+            self.read_all(master, max_seq).await
+        })
+        .await
+    }
+
+    async fn read_all(&self, master: SocketAddr, max_seq: u32) -> Result<BTreeSet<u32>, String> {
+        let mut c = Conn::connect(master, Duration::from_secs(2)).await.map_err(|e| e.to_string())?;
+        let mut found = BTreeSet::new();
+        let mut start = 1u32;
+        while start <= max_seq {
+            let end = (start + 999).min(max_seq);
+            let keys: Vec<String> = (start..=end).map(|s| key_for(&self.prefix, s)).collect();
+            let mut args: Vec<&[u8]> = vec![b"MGET"];
+            args.extend(keys.iter().map(|k| k.as_bytes()));
+            match c.call(&args).await.map_err(|e| e.to_string())? {
+                Reply::Array(Some(values)) => {
+                    for (i, v) in values.iter().enumerate() {
+                        if matches!(v, Reply::Bulk(Some(_))) {
+                            found.insert(start + i as u32);
+                        }
+                    }
+                }
+                other => return Err(format!("unexpected MGET reply {other:?}")),
+            }
+            start = end + 1;
+        }
+        Ok(found)
+    }
+}

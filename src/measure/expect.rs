@@ -1,0 +1,255 @@
+//! Expectations: the scenario's `[expect]` limits checked against a measurement. Unknown figures fail: a drill
+//! that could not read its data back has not shown that nothing was lost.
+
+use serde::{Deserialize, Serialize};
+
+use super::rpo::RpoStatus;
+use super::rto::RtoStatus;
+use super::Measurement;
+use crate::duration::human;
+use crate::timeline::Nanos;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expectations {
+    pub rto_max: Option<Nanos>,
+    pub rpo_max: Option<Nanos>,
+    pub lost_writes_max: Option<u64>,
+    pub error_rate_max: Option<f64>,
+    pub p99_max: Option<Nanos>,
+    pub recovered: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExpectationResult {
+    pub name: String,
+    pub limit: String,
+    pub actual: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+fn status_name(s: RtoStatus) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn ms_text(ms: f64) -> String {
+    human(std::time::Duration::from_secs_f64(ms / 1000.0))
+}
+
+fn nanos_text(n: Nanos) -> String {
+    human(std::time::Duration::from_nanos(n))
+}
+
+/// One result per limit that is set, in the order of [`Expectations`]' fields. A figure that is unknown or was
+/// not measured (RTO of `no_fault`, RPO of `unknown`, p99 without requests) fails its limit.
+pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    let mut push = |name: &str, limit: String, actual: String, passed: bool, detail: String| {
+        out.push(ExpectationResult { name: name.into(), limit, actual, passed, detail })
+    };
+    if let Some(max) = e.rto_max {
+        let limit = format!("<= {}", nanos_text(max));
+        match (m.rto.status, m.rto.rto_ms) {
+            (RtoStatus::NotRecovered, _) => push(
+                "rto_max",
+                limit,
+                "not recovered".into(),
+                false,
+                "clients never saw a stable recovery".into(),
+            ),
+            (RtoStatus::NoFault, _) => push(
+                "rto_max",
+                limit,
+                "no fault".into(),
+                false,
+                "no fault took effect: nothing was measured".into(),
+            ),
+            (_, Some(r)) => {
+                push("rto_max", limit, ms_text(r), r <= max as f64 / 1e6, status_name(m.rto.status))
+            }
+            (_, None) => push("rto_max", limit, "unknown".into(), false, String::new()),
+        }
+    }
+    let unknown = m.writes.rpo.status == RpoStatus::Unknown;
+    let why = match &m.writes.rpo.reason {
+        Some(r) => format!("unknown: the written data could not be read back ({r})"),
+        None => "unknown: the written data could not be read back".to_string(),
+    };
+    if let Some(max) = e.rpo_max {
+        let limit = format!("<= {}", nanos_text(max));
+        match m.writes.rpo.rpo_ms {
+            Some(r) if !unknown => push("rpo_max", limit, ms_text(r), r <= max as f64 / 1e6, String::new()),
+            _ => push("rpo_max", limit, "unknown".into(), false, why.clone()),
+        }
+    }
+    if let Some(max) = e.lost_writes_max {
+        let limit = format!("<= {max}");
+        match m.writes.lost {
+            Some(l) if !unknown => push(
+                "lost_writes_max",
+                limit,
+                l.to_string(),
+                l <= max,
+                format!("of {} acknowledged", m.writes.acknowledged),
+            ),
+            _ => push("lost_writes_max", limit, "unknown".into(), false, why),
+        }
+    }
+    if let Some(max) = e.error_rate_max {
+        let r = m.requests.error_rate;
+        push(
+            "error_rate_max",
+            format!("<= {:.2}%", max * 100.0),
+            format!("{:.2}%", r * 100.0),
+            r <= max,
+            format!("{} of {} requests failed", m.requests.failed, m.requests.total),
+        );
+    }
+    if let Some(max) = e.p99_max {
+        let limit = format!("<= {}", nanos_text(max));
+        match m.latency.overall.p99_ms {
+            Some(p) => push(
+                "p99_max",
+                limit,
+                ms_text(p),
+                p <= max as f64 / 1e6,
+                "latency from the intended send time".into(),
+            ),
+            None => push("p99_max", limit, "no requests".into(), false, String::new()),
+        }
+    }
+    if let Some(want) = e.recovered {
+        let got = matches!(m.rto.status, RtoStatus::Recovered | RtoStatus::NoFailure);
+        push("recovered", want.to_string(), got.to_string(), got == want, status_name(m.rto.status));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::rto::tests::timeline;
+    use crate::measure::{measure, Params};
+    use crate::timeline::{Kind, Outcome, Verification, MILLI, SECOND};
+
+    fn m(fail_to: u64, verified: bool) -> Measurement {
+        let tl = timeline(20_000, 10, |t| (5000..fail_to).contains(&t));
+        let v = if verified {
+            Verification::Read(Default::default())
+        } else {
+            Verification::Failed("503".into())
+        };
+        measure(&tl, Some(5000 * MILLI), 20 * SECOND, Some(&v), &[], &Params::default())
+    }
+
+    /// Three acknowledged writes at 1, 2 and 3 s; the read-back finds only the first. Fault at 2.5 s.
+    fn lossy() -> Measurement {
+        let w = |seq: u32| Outcome {
+            intended: u64::from(seq) * SECOND,
+            started: u64::from(seq) * SECOND,
+            ended: u64::from(seq) * SECOND,
+            kind: Kind::Write,
+            failure: None,
+            seq,
+        };
+        let v = Verification::Read([1].into());
+        measure(&[w(1), w(2), w(3)], Some(2500 * MILLI), 4 * SECOND, Some(&v), &[], &Params::default())
+    }
+
+    fn only(e: Expectations, m: &Measurement) -> ExpectationResult {
+        let mut r = evaluate(&e, m);
+        assert_eq!(r.len(), 1, "{r:?}");
+        r.remove(0)
+    }
+
+    #[test]
+    fn nothing_set_checks_nothing() {
+        assert!(evaluate(&Expectations::default(), &m(7000, true)).is_empty());
+    }
+
+    #[test]
+    fn rto_limits() {
+        let e = Expectations { rto_max: Some(2 * SECOND), ..Default::default() };
+        let ok = only(e.clone(), &m(7000, true));
+        assert!(ok.passed, "{ok:?}");
+        assert_eq!(
+            (ok.name.as_str(), ok.limit.as_str(), ok.actual.as_str()),
+            ("rto_max", "<= 2.00s", "2.00s")
+        );
+        assert!(!only(e.clone(), &m(7500, true)).passed);
+        let r = only(e, &m(19_000, true));
+        assert!(!r.passed && r.actual == "not recovered", "{r:?}");
+    }
+
+    #[test]
+    fn no_failure_is_an_rto_of_zero_and_passes_even_a_zero_limit() {
+        let r = only(Expectations { rto_max: Some(0), ..Default::default() }, &m(0, true));
+        assert!(r.passed, "{r:?}");
+        assert_eq!((r.actual.as_str(), r.detail.as_str()), ("0ms", "no_failure"));
+    }
+
+    #[test]
+    fn no_fault_fails_an_rto_limit() {
+        let tl = timeline(10_000, 10, |_| false);
+        let no_fault = measure(&tl, None, 10 * SECOND, None, &[], &Params::default());
+        let r = only(Expectations { rto_max: Some(SECOND), ..Default::default() }, &no_fault);
+        assert!(!r.passed && r.actual == "no fault", "{r:?}");
+        let rec = only(Expectations { recovered: Some(true), ..Default::default() }, &no_fault);
+        assert!(!rec.passed && rec.detail == "no_fault", "{rec:?}");
+    }
+
+    #[test]
+    fn unknown_rpo_fails_lost_writes_and_rpo_limits() {
+        let e = Expectations { lost_writes_max: Some(0), rpo_max: Some(SECOND), ..Default::default() };
+        let ok = evaluate(&e, &m(7000, true));
+        assert!(ok.iter().all(|r| r.passed), "{ok:?}");
+        let unknown = evaluate(&e, &m(7000, false));
+        assert_eq!(unknown.len(), 2);
+        assert!(
+            unknown.iter().all(|r| !r.passed && r.actual == "unknown" && r.detail.starts_with("unknown")),
+            "{unknown:?}"
+        );
+        assert!(unknown[0].detail.contains("503"), "{unknown:?}");
+    }
+
+    #[test]
+    fn measured_losses_against_their_limits() {
+        let m = lossy();
+        assert_eq!((m.writes.lost, m.writes.rpo.rpo_ms), (Some(2), Some(1000.0)));
+        let lost = |max| only(Expectations { lost_writes_max: Some(max), ..Default::default() }, &m);
+        assert!(!lost(1).passed);
+        assert!(lost(2).passed);
+        assert_eq!((lost(1).actual.as_str(), lost(1).detail.as_str()), ("2", "of 3 acknowledged"));
+        let rpo = |max| only(Expectations { rpo_max: Some(max), ..Default::default() }, &m);
+        assert!(!rpo(999 * MILLI).passed);
+        assert!(rpo(SECOND).passed);
+        assert_eq!(rpo(SECOND).actual, "1.00s");
+    }
+
+    #[test]
+    fn error_rate_and_recovered() {
+        let e = Expectations { error_rate_max: Some(0.05), recovered: Some(true), ..Default::default() };
+        let r = evaluate(&e, &m(7000, true));
+        assert!(!r[0].passed, "200 of 2000 failed is 10%");
+        assert_eq!((r[0].limit.as_str(), r[0].actual.as_str()), ("<= 5.00%", "10.00%"));
+        assert!(r[1].passed);
+        assert!(
+            only(Expectations { error_rate_max: Some(0.1), ..Default::default() }, &m(7000, true)).passed
+        );
+        let not = only(Expectations { recovered: Some(false), ..Default::default() }, &m(19_000, true));
+        assert!(not.passed && not.actual == "false", "{not:?}");
+        assert!(!only(Expectations { recovered: Some(false), ..Default::default() }, &m(7000, true)).passed);
+    }
+
+    #[test]
+    fn p99_limit_is_the_overall_p99() {
+        let m = m(7000, true);
+        assert!((m.latency.overall.p99_ms.unwrap() - 2.0).abs() < 0.01);
+        assert!(only(Expectations { p99_max: Some(2 * MILLI), ..Default::default() }, &m).passed);
+        let slow = only(Expectations { p99_max: Some(MILLI), ..Default::default() }, &m);
+        assert!(!slow.passed && slow.actual == "2ms", "{slow:?}");
+        let empty = measure(&[], Some(0), SECOND, None, &[], &Params::default());
+        let none = only(Expectations { p99_max: Some(SECOND), ..Default::default() }, &empty);
+        assert!(!none.passed && none.actual == "no requests", "{none:?}");
+    }
+}

@@ -1,0 +1,188 @@
+//! Writes and RPO: which acknowledged writes the recovered system no longer has, and how much acknowledged
+//! history that is. Unknown (never 0) when the read-back failed or did not run.
+
+use serde::{Deserialize, Serialize};
+
+use super::rto::ms;
+use crate::timeline::{Nanos, Outcome, Verification, WriteState};
+
+/// At most this many lost sequence numbers are listed in a report.
+pub const LOST_LISTED: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RpoStatus {
+    Measured,
+    /// The read-back did not succeed: nobody knows what was lost.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Rpo {
+    pub status: RpoStatus,
+    /// Acknowledged history lost; 0 when nothing acknowledged was lost; null when unknown.
+    pub rpo_ms: Option<f64>,
+    /// Why it is unknown.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Writes {
+    pub sent: u64,
+    pub acknowledged: u64,
+    pub failed: u64,
+    pub indeterminate: u64,
+    /// Acknowledged writes absent after recovery (null when unknown).
+    pub lost: Option<u64>,
+    /// The first lost sequence numbers (at most 1000).
+    pub lost_seqs: Vec<u32>,
+    pub indeterminate_persisted: Option<u64>,
+    pub indeterminate_not_persisted: Option<u64>,
+    /// Writes that got a definite error answer and were stored anyway.
+    pub failed_but_persisted: Option<u64>,
+    pub rpo: Rpo,
+}
+
+/// Write counts, lost writes and RPO. Lost = acknowledged and absent from `verification`; RPO = from the oldest
+/// lost acknowledgement to the later of `t_fault` and the newest one (0 when none was lost). With a failed or
+/// missing read-back the persisted/lost figures are `None` and RPO is `unknown` with the reason.
+pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option<&Verification>) -> Writes {
+    let ws: Vec<(&Outcome, WriteState)> =
+        outcomes.iter().filter_map(|o| Some((o, o.write_state()?))).collect();
+    let count = |s: WriteState| ws.iter().filter(|(_, w)| *w == s).count() as u64;
+    let mut w = Writes {
+        sent: ws.len() as u64,
+        acknowledged: count(WriteState::Acknowledged),
+        failed: count(WriteState::Failed),
+        indeterminate: count(WriteState::Indeterminate),
+        lost: None,
+        lost_seqs: Vec::new(),
+        indeterminate_persisted: None,
+        indeterminate_not_persisted: None,
+        failed_but_persisted: None,
+        rpo: Rpo { status: RpoStatus::Unknown, rpo_ms: None, reason: None },
+    };
+    let found = match verification {
+        Some(Verification::Read(found)) => found,
+        Some(Verification::Failed(why)) => {
+            w.rpo.reason = Some(why.clone());
+            return w;
+        }
+        None => {
+            w.rpo.reason = Some("the read-back did not run (drill aborted)".into());
+            return w;
+        }
+    };
+    let persisted = |o: &Outcome| found.contains(&o.seq);
+    let mut lost: Vec<&Outcome> =
+        ws.iter().filter(|(o, s)| *s == WriteState::Acknowledged && !persisted(o)).map(|(o, _)| *o).collect();
+    lost.sort_by_key(|o| o.seq);
+    let ind: Vec<&Outcome> =
+        ws.iter().filter(|(_, s)| *s == WriteState::Indeterminate).map(|(o, _)| *o).collect();
+    let ind_p = ind.iter().filter(|o| persisted(o)).count() as u64;
+    w.indeterminate_persisted = Some(ind_p);
+    w.indeterminate_not_persisted = Some(ind.len() as u64 - ind_p);
+    w.failed_but_persisted =
+        Some(ws.iter().filter(|(o, s)| *s == WriteState::Failed && persisted(o)).count() as u64);
+    w.lost = Some(lost.len() as u64);
+    w.lost_seqs = lost.iter().take(LOST_LISTED).map(|o| o.seq).collect();
+    let rpo_ns = match (lost.iter().map(|o| o.ended).min(), lost.iter().map(|o| o.ended).max()) {
+        (Some(oldest), Some(newest)) => newest.max(t_fault.unwrap_or(newest)) - oldest,
+        _ => 0,
+    };
+    w.rpo = Rpo { status: RpoStatus::Measured, rpo_ms: Some(ms(rpo_ns)), reason: None };
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::{Failure, Kind, MILLI};
+    use std::collections::BTreeSet;
+
+    fn write(seq: u32, acked_ms: u64, failure: Option<Failure>) -> Outcome {
+        Outcome {
+            intended: acked_ms * MILLI - MILLI,
+            started: acked_ms * MILLI - MILLI,
+            ended: acked_ms * MILLI,
+            kind: Kind::Write,
+            failure,
+            seq,
+        }
+    }
+
+    fn tl() -> Vec<Outcome> {
+        vec![
+            write(1, 100, None),
+            write(2, 200, None),
+            write(3, 300, None),
+            write(4, 400, Some(Failure::Timeout)),
+            write(5, 500, Some(Failure::Status(503))),
+            write(6, 600, None),
+        ]
+    }
+
+    #[test]
+    fn nothing_lost_is_rpo_zero() {
+        let found: BTreeSet<u32> = [1, 2, 3, 6].into();
+        let w = writes(&tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
+        assert_eq!((w.acknowledged, w.failed, w.indeterminate), (4, 1, 1));
+        assert_eq!(w.lost, Some(0));
+        assert_eq!(w.rpo.rpo_ms, Some(0.0));
+        assert_eq!(w.indeterminate_not_persisted, Some(1));
+    }
+
+    #[test]
+    fn rpo_spans_the_lost_acknowledged_history_up_to_the_fault() {
+        let found: BTreeSet<u32> = [1, 4, 5, 6].into();
+        let w = writes(&tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
+        assert_eq!(w.lost, Some(2));
+        assert_eq!(w.lost_seqs, vec![2, 3]);
+        assert_eq!(w.rpo.rpo_ms, Some(250.0), "from the ack of 2 (200 ms) to the fault (450 ms)");
+        assert_eq!(w.indeterminate_persisted, Some(1));
+        assert_eq!(w.failed_but_persisted, Some(1));
+        let after_fault = writes(&tl(), Some(150 * MILLI), Some(&Verification::Read([1, 2].into())));
+        assert_eq!(after_fault.rpo.rpo_ms, Some(300.0), "newest lost ack (600 ms) is after the fault");
+    }
+
+    #[test]
+    fn failed_read_back_is_unknown_never_zero() {
+        let w = writes(&tl(), Some(0), Some(&Verification::Failed("503".into())));
+        assert_eq!(w.rpo.status, RpoStatus::Unknown);
+        assert_eq!((w.lost, w.rpo.rpo_ms), (None, None));
+        assert_eq!(writes(&tl(), None, None).rpo.status, RpoStatus::Unknown);
+    }
+
+    #[test]
+    fn without_a_fault_rpo_ends_at_the_newest_lost_ack() {
+        let w = writes(&tl(), None, Some(&Verification::Read([1, 6].into())));
+        assert_eq!((w.lost, w.rpo.rpo_ms), (Some(2), Some(100.0)));
+        let one = writes(&tl(), None, Some(&Verification::Read([1, 2, 3].into())));
+        assert_eq!(one.rpo.rpo_ms, Some(0.0), "one lost write with no fault spans nothing");
+        assert_eq!(one.lost_seqs, vec![6]);
+    }
+
+    #[test]
+    fn lost_seqs_are_capped_but_the_count_is_not() {
+        let many: Vec<Outcome> = (1..=1500).rev().map(|seq| write(seq, 10 + u64::from(seq), None)).collect();
+        let w = writes(&many, Some(5 * MILLI), Some(&Verification::Read(BTreeSet::new())));
+        assert_eq!(w.lost, Some(1500));
+        assert_eq!(w.lost_seqs.len(), LOST_LISTED);
+        assert_eq!((w.lost_seqs[0], w.lost_seqs[999]), (1, 1000));
+        assert_eq!(w.rpo.rpo_ms, Some(1499.0));
+    }
+
+    #[test]
+    fn reads_are_not_writes_and_a_missing_read_back_says_why() {
+        let mut t = tl();
+        t[0].kind = Kind::Read;
+        let w = writes(&t, Some(0), None);
+        assert_eq!((w.sent, w.acknowledged), (5, 3));
+        assert_eq!((w.indeterminate_persisted, w.failed_but_persisted), (None, None));
+        assert_eq!(w.rpo.status, RpoStatus::Unknown);
+        assert!(w.rpo.reason.as_deref().is_some_and(|r| r.contains("did not run")), "{:?}", w.rpo);
+        let failed = writes(&t, Some(0), Some(&Verification::Failed("bulk read: 503".into())));
+        assert_eq!(failed.rpo.reason.as_deref(), Some("bulk read: 503"));
+        assert!(failed.lost_seqs.is_empty());
+    }
+}

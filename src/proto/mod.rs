@@ -1,0 +1,3 @@
+//! Small wire-protocol clients hadrill needs beyond HTTP and PostgreSQL.
+
+pub mod resp;

@@ -1,0 +1,10 @@
+//! Reports: one [`model::Report`] built from a drill's recording; JSON, Markdown, JUnit and the console verdict
+//! are views of it and none recomputes a number.
+
+pub mod build;
+pub mod junit;
+pub mod markdown;
+pub mod model;
+pub mod write;
+
+pub use model::{Report, Verdict, SCHEMA_VERSION};

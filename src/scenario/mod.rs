@@ -1,0 +1,10 @@
+//! Scenario files (`scenarios/*.toml`): the model and its validation. Every error names the file, the line and
+//! the column of the offending value.
+
+pub mod error;
+pub mod model;
+pub mod parse;
+
+pub use error::ScenarioError;
+pub use model::Scenario;
+pub use parse::{load, parse};

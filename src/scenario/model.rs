@@ -1,0 +1,156 @@
+//! What a scenario file says, as plain validated data: the stack, the client load, the faults and operator
+//! steps on a schedule, how recovery is judged, and the expectations that gate a release.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::timeline::ActionRole;
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub file: PathBuf,
+    pub name: String,
+    pub description: String,
+    /// The stack argument (bundled name, or a path resolved against the scenario's folder).
+    pub stack: String,
+    /// Length of the load phase; every fault happens inside it.
+    pub duration: Duration,
+    /// Seed for random choices (which instance `pick = "one"` takes); random when the file has none.
+    pub seed: Option<u64>,
+    pub load: Load,
+    pub measure: MeasureParams,
+    /// Faults and steps in file order.
+    pub actions: Vec<Planned>,
+    pub expect: Expect,
+}
+
+/// Which client the load drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// The stack's HTTP endpoint (the demo service's key-value API).
+    Http,
+    /// PostgreSQL directly: the writable node among the stack's `observe.postgres` nodes.
+    Postgres,
+    /// Redis: the master the stack's `observe.sentinel` Sentinels name.
+    Redis,
+}
+
+/// Client load: an open model at a fixed arrival rate.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub probe: Probe,
+    /// Requests per second, sent on schedule whatever the server does.
+    pub rate: u32,
+    /// Fraction of requests that are reads (the rest are sequence-numbered writes).
+    pub read_ratio: f64,
+    /// A request slower than this is a timeout.
+    pub timeout: Duration,
+    /// Cap on requests in flight; sends beyond it are counted as missed.
+    pub max_in_flight: usize,
+    /// `service:port` of the HTTP endpoint; `None` means the stack's `x-hadrill.http`.
+    pub target: Option<String>,
+    /// Pause between the end of the load and the read-back of written keys.
+    pub settle: Duration,
+    /// How long the read-back may keep retrying before RPO is declared unknown.
+    pub verify_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeasureParams {
+    pub recovery_ratio: f64,
+    pub stable_for: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub rto_max: Option<Duration>,
+    pub rpo_max: Option<Duration>,
+    pub lost_writes_max: Option<u64>,
+    pub error_rate_max: Option<f64>,
+    pub p99_max: Option<Duration>,
+    /// Require (or not) that the clients saw recovery.
+    pub recovered: Option<bool>,
+}
+
+/// Which containers an action hits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Compose service names.
+    pub services: Vec<String>,
+    pub pick: Pick,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// Every container of the listed services.
+    All,
+    /// One container chosen at random (seeded) among them.
+    One,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send a signal (default SIGKILL). With a duration, the container is started again after it.
+    Kill {
+        signal: String,
+    },
+    /// Graceful stop with a timeout before SIGKILL. With a duration, started again after it.
+    Stop {
+        timeout: Duration,
+    },
+    Restart {
+        timeout: Duration,
+    },
+    /// Freeze (cgroup freezer) for the duration, then unpause.
+    Pause,
+    /// Detach from a stack network for the duration, then reconnect with the same aliases.
+    Disconnect {
+        network: String,
+    },
+    /// Drop all packets between the target and the peers' containers for the duration (iptables inside the
+    /// target's network namespace, from a helper container).
+    Partition {
+        peers: Vec<String>,
+    },
+    /// Run a command (operator steps such as promoting a replica, or faults of one's own).
+    Exec {
+        command: Vec<String>,
+        user: Option<String>,
+    },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Kill { .. } => "kill",
+            Action::Stop { .. } => "stop",
+            Action::Restart { .. } => "restart",
+            Action::Pause => "pause",
+            Action::Disconnect { .. } => "disconnect",
+            Action::Partition { .. } => "partition",
+            Action::Exec { .. } => "exec",
+        }
+    }
+}
+
+/// A fault or step on the schedule.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub index: usize,
+    pub role: ActionRole,
+    /// Offset from the start of the load.
+    pub at: Duration,
+    pub action: Action,
+    pub target: Target,
+    /// How long the fault lasts before its revert (pause, disconnect, partition; optional for kill/stop).
+    pub duration: Option<Duration>,
+}
+
+impl Planned {
+    /// When the fault is reverted, if it is.
+    pub fn ends_at(&self) -> Option<Duration> {
+        self.duration.map(|d| self.at + d)
+    }
+}

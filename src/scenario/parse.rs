@@ -1,0 +1,607 @@
+//! Parsing and validating a scenario file with spans, so every error carries `file:line:col`: unknown keys,
+//! bad durations, unknown services and networks (checked against the compose file), impossible schedules.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::ScenarioError;
+use super::model::{Action, Expect, Load, MeasureParams, Pick, Planned, Probe, Scenario, Target};
+use crate::duration;
+use crate::stack::resolve::{self, StackSpec};
+use crate::timeline::ActionRole;
+
+/// Above this many recorded requests (rate x duration) a drill is refused: about 40 bytes each in memory.
+pub const MAX_REQUESTS: u64 = 50_000_000;
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<S<String>>,
+    description: Option<S<String>>,
+    stack: S<String>,
+    duration: S<String>,
+    seed: Option<S<u64>>,
+    #[serde(default)]
+    load: Option<S<RawLoad>>,
+    #[serde(default)]
+    measure: Option<RawMeasure>,
+    #[serde(default)]
+    fault: Vec<S<RawAction>>,
+    #[serde(default)]
+    step: Vec<S<RawAction>>,
+    #[serde(default)]
+    expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    probe: Option<S<String>>,
+    rate: Option<S<u32>>,
+    read_ratio: Option<S<f64>>,
+    timeout: Option<S<String>>,
+    max_in_flight: Option<S<usize>>,
+    target: Option<S<String>>,
+    settle: Option<S<String>>,
+    verify_timeout: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeasure {
+    recovery_ratio: Option<S<f64>>,
+    stable_for: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    rto_max: Option<S<String>>,
+    rpo_max: Option<S<String>>,
+    lost_writes_max: Option<S<u64>>,
+    error_rate_max: Option<S<f64>>,
+    p99_max: Option<S<String>>,
+    recovered: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAction {
+    at: S<String>,
+    action: S<String>,
+    target: S<OneOrMany>,
+    pick: Option<S<String>>,
+    duration: Option<S<String>>,
+    signal: Option<S<String>>,
+    timeout: Option<S<String>>,
+    network: Option<S<String>>,
+    peers: Option<S<Vec<String>>>,
+    command: Option<S<Vec<String>>>,
+    user: Option<S<String>>,
+}
+
+const SIGNALS: [&str; 8] =
+    ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGSTOP", "SIGUSR1", "SIGUSR2"];
+
+/// Reads and validates a scenario file (no Docker involved).
+pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(file).map_err(|e| ScenarioError {
+        file: file.to_path_buf(),
+        line: 1,
+        col: 1,
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(file, &text)
+}
+
+/// The validation context: the file's text for error places, and the stack for service names.
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ScenarioError {
+        ScenarioError::at(self.file, self.text, Some(span), msg)
+    }
+
+    fn dur(&self, v: &S<String>, what: &str) -> Result<Duration, ScenarioError> {
+        duration::parse(v.get_ref()).map_err(|e| self.err(v.span(), format!("{what}: {e}")))
+    }
+
+    fn opt_dur(
+        &self,
+        v: &Option<S<String>>,
+        what: &str,
+        default: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        v.as_ref().map(|v| self.dur(v, what)).unwrap_or(Ok(default))
+    }
+}
+
+/// Validates a scenario's text; `file` is used for messages and to resolve relative stack paths.
+pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let raw: RawScenario =
+        toml::from_str(text).map_err(|e| ScenarioError::at(file, text, e.span(), e.message().to_string()))?;
+    let cx = Ctx { file, text };
+    let stack_arg = stack_argument(file, raw.stack.get_ref());
+    let spec = resolve::resolve(&stack_arg).map_err(|e| cx.err(raw.stack.span(), e.to_string()))?;
+    let duration = cx.dur(&raw.duration, "duration")?;
+    if duration < Duration::from_secs(1) {
+        return Err(cx.err(raw.duration.span(), "duration must be at least 1s"));
+    }
+    let load = parse_load(&cx, raw.load.as_ref(), &spec, duration)?;
+    let measure = parse_measure(&cx, raw.measure.as_ref())?;
+    let mut actions = Vec::new();
+    let entries = raw
+        .fault
+        .iter()
+        .map(|a| (ActionRole::Fault, a))
+        .chain(raw.step.iter().map(|a| (ActionRole::Step, a)));
+    let mut sorted: Vec<_> = entries.collect();
+    sorted.sort_by_key(|(_, a)| a.span().start);
+    for (index, (role, a)) in sorted.into_iter().enumerate() {
+        actions.push(parse_action(&cx, index, role, a, &spec, duration)?);
+    }
+    let expect = parse_expect(&cx, raw.expect.as_ref())?;
+    let name = match raw.name {
+        Some(n) => n.into_inner(),
+        None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_string(),
+    };
+    Ok(Scenario {
+        file: file.to_path_buf(),
+        name,
+        description: raw.description.map(Spanned::into_inner).unwrap_or_default(),
+        stack: stack_arg,
+        duration,
+        seed: raw.seed.map(Spanned::into_inner),
+        load,
+        measure,
+        actions,
+        expect,
+    })
+}
+
+fn parse_load(
+    cx: &Ctx,
+    raw: Option<&S<RawLoad>>,
+    spec: &StackSpec,
+    total: Duration,
+) -> Result<Load, ScenarioError> {
+    let default_span = 0..0;
+    let (l, span) = match raw {
+        Some(r) => (Some(r.get_ref()), r.span()),
+        None => (None, default_span),
+    };
+    let rate = match l.and_then(|l| l.rate.as_ref()) {
+        Some(r) if *r.get_ref() == 0 || *r.get_ref() > 200_000 => {
+            return Err(
+                cx.err(r.span(), format!("rate {} must be between 1 and 200000 per second", r.get_ref()))
+            )
+        }
+        Some(r) => *r.get_ref(),
+        None => 100,
+    };
+    let requests = u64::from(rate) * total.as_secs().max(1);
+    if requests > MAX_REQUESTS {
+        return Err(cx.err(
+            span,
+            format!(
+                "rate {rate}/s for {} is {requests} requests: above the {MAX_REQUESTS} hadrill keeps in memory",
+                duration::human(total)
+            ),
+        ));
+    }
+    let read_ratio = match l.and_then(|l| l.read_ratio.as_ref()) {
+        Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
+            return Err(cx.err(r.span(), format!("read_ratio {} must be between 0 and 1", r.get_ref())))
+        }
+        Some(r) => *r.get_ref(),
+        None => 0.5,
+    };
+    let max_in_flight = match l.and_then(|l| l.max_in_flight.as_ref()) {
+        Some(m) if *m.get_ref() == 0 => return Err(cx.err(m.span(), "max_in_flight must be at least 1")),
+        Some(m) => *m.get_ref(),
+        None => 512,
+    };
+    let probe = match l.and_then(|l| l.probe.as_ref()) {
+        None => Probe::Http,
+        Some(p) => match p.get_ref().as_str() {
+            "http" => Probe::Http,
+            "postgres" if !spec.meta.observe.postgres.is_empty() => Probe::Postgres,
+            "redis" if !spec.meta.observe.sentinel.is_empty() => Probe::Redis,
+            "postgres" | "redis" => {
+                return Err(cx.err(
+                    p.span(),
+                    format!(
+                        "probe {:?}: stack {} lists no {} nodes in x-hadrill.observe",
+                        p.get_ref(),
+                        spec.name,
+                        if p.get_ref() == "redis" { "sentinel" } else { "postgres" }
+                    ),
+                ))
+            }
+            other => return Err(cx.err(p.span(), format!("unknown probe {other:?} (http, postgres, redis)"))),
+        },
+    };
+    let target = match l.and_then(|l| l.target.as_ref()) {
+        Some(t) => {
+            let (svc, port) = t
+                .get_ref()
+                .rsplit_once(':')
+                .ok_or_else(|| cx.err(t.span(), format!("target {:?} must be service:port", t.get_ref())))?;
+            if !spec.has_service(svc) || port.parse::<u16>().is_err() {
+                return Err(cx.err(
+                    t.span(),
+                    format!(
+                        "target {:?}: no service {svc:?} in stack {} (services: {})",
+                        t.get_ref(),
+                        spec.name,
+                        spec.services.join(", ")
+                    ),
+                ));
+            }
+            Some(t.get_ref().clone())
+        }
+        None if probe == Probe::Http && spec.meta.http.is_none() => {
+            return Err(cx.err(
+                span,
+                format!("stack {} names no HTTP endpoint: set load.target = \"service:port\"", spec.name),
+            ))
+        }
+        None => None,
+    };
+    let timeout = cx.opt_dur(&l.and_then(|l| l.timeout.clone()), "timeout", Duration::from_secs(2))?;
+    Ok(Load {
+        probe,
+        rate,
+        read_ratio,
+        timeout,
+        max_in_flight,
+        target,
+        settle: cx.opt_dur(&l.and_then(|l| l.settle.clone()), "settle", Duration::from_secs(3))?,
+        verify_timeout: cx.opt_dur(
+            &l.and_then(|l| l.verify_timeout.clone()),
+            "verify_timeout",
+            Duration::from_secs(60),
+        )?,
+    })
+}
+
+fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<MeasureParams, ScenarioError> {
+    let recovery_ratio = match raw.and_then(|m| m.recovery_ratio.as_ref()) {
+        Some(r) if !(*r.get_ref() > 0.0 && *r.get_ref() <= 1.0) => {
+            return Err(cx.err(r.span(), format!("recovery_ratio {} must be in (0, 1]", r.get_ref())))
+        }
+        Some(r) => *r.get_ref(),
+        None => 1.0,
+    };
+    Ok(MeasureParams {
+        recovery_ratio,
+        stable_for: cx.opt_dur(
+            &raw.and_then(|m| m.stable_for.clone()),
+            "stable_for",
+            Duration::from_secs(3),
+        )?,
+    })
+}
+
+fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expect, ScenarioError> {
+    let Some(e) = raw else {
+        return Ok(Expect::default());
+    };
+    let opt = |v: &Option<S<String>>, what: &str| v.as_ref().map(|v| cx.dur(v, what)).transpose();
+    if let Some(r) = &e.error_rate_max {
+        if !(0.0..=1.0).contains(r.get_ref()) {
+            return Err(cx.err(r.span(), format!("error_rate_max {} must be between 0 and 1", r.get_ref())));
+        }
+    }
+    Ok(Expect {
+        rto_max: opt(&e.rto_max, "rto_max")?,
+        rpo_max: opt(&e.rpo_max, "rpo_max")?,
+        lost_writes_max: e.lost_writes_max.as_ref().map(|v| *v.get_ref()),
+        error_rate_max: e.error_rate_max.as_ref().map(|v| *v.get_ref()),
+        p99_max: opt(&e.p99_max, "p99_max")?,
+        recovered: e.recovered,
+    })
+}
+
+fn check_services(
+    cx: &Ctx,
+    spec: &StackSpec,
+    span: Range<usize>,
+    names: &[String],
+) -> Result<(), ScenarioError> {
+    if names.is_empty() {
+        return Err(cx.err(span, "names no service"));
+    }
+    for n in names {
+        if !spec.has_service(n) {
+            return Err(cx.err(
+                span,
+                format!(
+                    "unknown service {n:?} in stack {} (services: {})",
+                    spec.name,
+                    spec.services.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_action(
+    cx: &Ctx,
+    index: usize,
+    role: ActionRole,
+    raw: &S<RawAction>,
+    spec: &StackSpec,
+    total: Duration,
+) -> Result<Planned, ScenarioError> {
+    let a = raw.get_ref();
+    let at = cx.dur(&a.at, "at")?;
+    if at >= total {
+        return Err(cx.err(
+            a.at.span(),
+            format!(
+                "at {} is not before the end of the load (duration {})",
+                a.at.get_ref(),
+                duration::human(total)
+            ),
+        ));
+    }
+    let services = match a.target.get_ref() {
+        OneOrMany::One(s) => vec![s.clone()],
+        OneOrMany::Many(v) => v.clone(),
+    };
+    check_services(cx, spec, a.target.span(), &services)?;
+    let pick = match a.pick.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+        None | Some(("all", _)) => Pick::All,
+        Some(("one", _)) => Pick::One,
+        Some((other, span)) => return Err(cx.err(span, format!("pick {other:?} must be \"one\" or \"all\""))),
+    };
+    let verb = a.action.get_ref().as_str();
+    let not_for = |field: &str, span: Range<usize>| {
+        cx.err(span, format!("{field} is not a setting of action {verb:?}"))
+    };
+    let reject = |present: Option<Range<usize>>, field: &str| match present {
+        Some(span) => Err(not_for(field, span)),
+        None => Ok(()),
+    };
+    let duration = a.duration.as_ref().map(|d| cx.dur(d, "duration")).transpose()?;
+    let needs_duration = matches!(verb, "pause" | "disconnect" | "partition");
+    if needs_duration && duration.is_none() {
+        return Err(
+            cx.err(raw.span(), format!("action {verb:?} needs a duration (how long until it is reverted)"))
+        );
+    }
+    if let (Some(d), Some(ds)) = (duration, a.duration.as_ref()) {
+        if matches!(verb, "restart" | "exec") {
+            return Err(not_for("duration", ds.span()));
+        }
+        if at + d > total {
+            return Err(cx.err(
+                ds.span(),
+                format!(
+                    "{verb} at {} for {} lasts past the end of the load ({})",
+                    a.at.get_ref(),
+                    ds.get_ref(),
+                    duration::human(total)
+                ),
+            ));
+        }
+    }
+    let span_of = |o: &Option<S<String>>| o.as_ref().map(|s| s.span());
+    if verb != "kill" {
+        reject(span_of(&a.signal), "signal")?;
+    }
+    if !matches!(verb, "stop" | "restart") {
+        reject(span_of(&a.timeout), "timeout")?;
+    }
+    if verb != "disconnect" {
+        reject(span_of(&a.network), "network")?;
+    }
+    if verb != "partition" {
+        reject(a.peers.as_ref().map(|p| p.span()), "peers")?;
+    }
+    if verb != "exec" {
+        reject(a.command.as_ref().map(|c| c.span()), "command")?;
+        reject(span_of(&a.user), "user")?;
+    }
+    let action = match verb {
+        "kill" => {
+            let signal =
+                a.signal.as_ref().map(|s| s.get_ref().to_uppercase()).unwrap_or_else(|| "SIGKILL".into());
+            let signal = if signal.starts_with("SIG") { signal } else { format!("SIG{signal}") };
+            if !SIGNALS.contains(&signal.as_str()) {
+                let span = a.signal.as_ref().map(|s| s.span()).unwrap_or(raw.span());
+                return Err(
+                    cx.err(span, format!("unknown signal {signal:?} (one of {})", SIGNALS.join(", ")))
+                );
+            }
+            Action::Kill { signal }
+        }
+        "stop" => Action::Stop { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
+        "restart" => Action::Restart { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
+        "pause" => Action::Pause,
+        "disconnect" => {
+            let n = a.network.as_ref().ok_or_else(|| {
+                cx.err(raw.span(), "action \"disconnect\" needs network = \"<compose network>\"")
+            })?;
+            if !spec.networks.contains(n.get_ref()) && n.get_ref() != "default" {
+                return Err(cx.err(
+                    n.span(),
+                    format!(
+                        "unknown network {:?} in stack {} (networks: {})",
+                        n.get_ref(),
+                        spec.name,
+                        spec.networks.join(", ")
+                    ),
+                ));
+            }
+            Action::Disconnect { network: n.get_ref().clone() }
+        }
+        "partition" => {
+            let p = a
+                .peers
+                .as_ref()
+                .ok_or_else(|| cx.err(raw.span(), "action \"partition\" needs peers = [\"service\", ...]"))?;
+            check_services(cx, spec, p.span(), p.get_ref())?;
+            if let Some(both) = p.get_ref().iter().find(|s| services.contains(s)) {
+                return Err(cx.err(p.span(), format!("service {both:?} is both a target and a peer")));
+            }
+            Action::Partition { peers: p.get_ref().clone() }
+        }
+        "exec" => {
+            let c = a.command.as_ref().ok_or_else(|| {
+                cx.err(raw.span(), "action \"exec\" needs command = [\"program\", \"arg\", ...]")
+            })?;
+            if c.get_ref().is_empty() {
+                return Err(cx.err(c.span(), "command is empty"));
+            }
+            Action::Exec { command: c.get_ref().clone(), user: a.user.as_ref().map(|u| u.get_ref().clone()) }
+        }
+        other => {
+            return Err(cx.err(
+                a.action.span(),
+                format!("unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, exec)"),
+            ))
+        }
+    };
+    Ok(Planned { index, role, at, action, target: Target { services, pick }, duration })
+}
+
+/// A stack written as a path is relative to the scenario's folder; a bare name is a bundled stack.
+fn stack_argument(file: &Path, stack: &str) -> String {
+    if stack.contains('/') && !Path::new(stack).is_absolute() {
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        base.join(stack).to_string_lossy().to_string()
+    } else {
+        stack.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
+
+    fn check(text: &str) -> Result<Scenario, ScenarioError> {
+        parse(Path::new("scenarios/t.toml"), text)
+    }
+
+    fn err_at(text: &str) -> (usize, usize, String) {
+        let e = check(text).unwrap_err();
+        (e.line, e.col, e.message)
+    }
+
+    #[test]
+    fn a_full_scenario_parses() {
+        let s = check(&format!(
+            "{HEAD}seed = 7\n[load]\nrate = 200\nread_ratio = 0.25\n[measure]\nstable_for = \"2s\"\n\
+             [[fault]]\nat = \"10s\"\naction = \"kill\"\ntarget = [\"app1\", \"app2\"]\npick = \"one\"\n\
+             [[step]]\nat = \"12s\"\naction = \"exec\"\ntarget = \"pg-replica\"\ncommand = [\"pg_ctl\", \"promote\"]\n\
+             [[fault]]\nat = \"5s\"\naction = \"pause\"\ntarget = \"app3\"\nduration = \"2s\"\n\
+             [expect]\nrto_max = \"5s\"\nlost_writes_max = 0\n"
+        ))
+        .unwrap();
+        assert_eq!(s.duration, Duration::from_secs(30));
+        assert_eq!(s.load.rate, 200);
+        assert_eq!(s.seed, Some(7));
+        assert_eq!(s.actions.len(), 3);
+        assert_eq!(s.actions[0].action, Action::Kill { signal: "SIGKILL".into() });
+        assert_eq!(s.actions[0].target.pick, Pick::One);
+        assert_eq!(s.actions[1].role, ActionRole::Step, "file order: the step comes second");
+        assert_eq!(s.actions[2].action, Action::Pause);
+        assert_eq!(s.actions[2].ends_at(), Some(Duration::from_secs(7)));
+        assert_eq!(s.expect.rto_max, Some(Duration::from_secs(5)));
+        assert_eq!(s.measure.stable_for, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn unknown_stack_is_reported_at_its_value() {
+        let (line, col, msg) = err_at("name = \"x\"\nstack = \"nope\"\nduration = \"3s\"\n");
+        assert_eq!((line, col), (2, 9));
+        assert!(msg.contains("unknown stack \"nope\""), "{msg}");
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_keys_have_places() {
+        let (line, _, _) = err_at("stack = \"web-haproxy-pg\"\nrate = = 3\n");
+        assert_eq!(line, 2);
+        let (line, col, msg) = err_at(&format!("{HEAD}\nbogus = 1\n"));
+        assert_eq!((line, col), (5, 1));
+        assert!(msg.contains("bogus"), "{msg}");
+        let (line, _, msg) = err_at(&format!("{HEAD}[load]\nrat = 3\n"));
+        assert_eq!(line, 5);
+        assert!(msg.contains("rat"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_service_is_named_with_its_place() {
+        let (line, col, msg) =
+            err_at(&format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"kill\"\ntarget = \"app9\"\n"));
+        assert_eq!((line, col), (7, 10));
+        assert!(msg.contains("unknown service \"app9\""), "{msg}");
+    }
+
+    #[test]
+    fn bad_durations_and_impossible_schedules_are_refused() {
+        let (line, col, msg) =
+            err_at(&format!("{HEAD}[[fault]]\nat = \"10 s\"\naction = \"kill\"\ntarget = \"app1\"\n"));
+        assert_eq!((line, col), (5, 6));
+        assert!(msg.contains("\"10 s\""), "{msg}");
+        let (line, _, msg) =
+            err_at(&format!("{HEAD}[[fault]]\nat = \"31s\"\naction = \"kill\"\ntarget = \"app1\"\n"));
+        assert_eq!(line, 5);
+        assert!(msg.contains("not before the end"), "{msg}");
+        let (line, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"25s\"\naction = \"pause\"\ntarget = \"app1\"\nduration = \"10s\"\n"
+        ));
+        assert_eq!(line, 8);
+        assert!(msg.contains("past the end"), "{msg}");
+    }
+
+    #[test]
+    fn action_settings_are_checked() {
+        let (_, _, msg) =
+            err_at(&format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"pause\"\ntarget = \"app1\"\n"));
+        assert!(msg.contains("needs a duration"), "{msg}");
+        let (line, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"pause\"\ntarget = \"app1\"\nduration = \"1s\"\nsignal = \"TERM\"\n"
+        ));
+        assert_eq!(line, 9);
+        assert!(msg.contains("signal is not a setting"), "{msg}");
+        let (_, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"disconnect\"\ntarget = \"app1\"\nduration = \"1s\"\nnetwork = \"nope\"\n"
+        ));
+        assert!(msg.contains("unknown network \"nope\""), "{msg}");
+        let (_, _, msg) =
+            err_at(&format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"explode\"\ntarget = \"app1\"\n"));
+        assert!(msg.contains("unknown action \"explode\""), "{msg}");
+        let (_, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"partition\"\ntarget = \"app1\"\nduration = \"1s\"\npeers = [\"app1\"]\n"
+        ));
+        assert!(msg.contains("both a target and a peer"), "{msg}");
+    }
+
+    #[test]
+    fn absurd_load_is_refused_before_starting() {
+        let (_, _, msg) = err_at("stack = \"web-haproxy-pg\"\nduration = \"2h\"\n[load]\nrate = 20000\n");
+        assert!(msg.contains("above the"), "{msg}");
+    }
+}

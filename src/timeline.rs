@@ -1,0 +1,250 @@
+//! The recorded timeline of a drill: plain data that every measurement and every report is computed from.
+//!
+//! All times are [`Nanos`]: nanoseconds since the drill's start on hadrill's monotonic clock. Timestamps that come
+//! from elsewhere (the Docker daemon's event times, a command that reports when it took effect) are wall-clock
+//! times converted with [`Clock::wall_to_nanos`]; hadrill and the daemon share the host's clock.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds since the drill started.
+pub type Nanos = u64;
+
+pub const SECOND: Nanos = 1_000_000_000;
+pub const MILLI: Nanos = 1_000_000;
+
+/// The drill's time origin, on both the monotonic and the wall clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+    /// Unix time of `start`, in nanoseconds.
+    start_wall_ns: u128,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        let start = Instant::now();
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Clock { start, start_wall_ns: wall.as_nanos() }
+    }
+
+    pub fn now(&self) -> Nanos {
+        self.at(Instant::now())
+    }
+
+    pub fn at(&self, t: Instant) -> Nanos {
+        t.saturating_duration_since(self.start).as_nanos() as Nanos
+    }
+
+    pub fn instant(&self, n: Nanos) -> Instant {
+        self.start + Duration::from_nanos(n)
+    }
+
+    /// A unix-epoch time in nanoseconds as drill time (0 if it is before the start).
+    pub fn wall_to_nanos(&self, unix_ns: u128) -> Nanos {
+        unix_ns.saturating_sub(self.start_wall_ns) as Nanos
+    }
+
+    /// Drill time as unix-epoch milliseconds.
+    pub fn nanos_to_unix_ms(&self, n: Nanos) -> u64 {
+        ((self.start_wall_ns + u128::from(n)) / 1_000_000) as u64
+    }
+
+    pub fn start_unix_ms(&self) -> u64 {
+        (self.start_wall_ns / 1_000_000) as u64
+    }
+}
+
+/// What a client request was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Read,
+    Write,
+}
+
+/// Why a request did not succeed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The server answered with this HTTP status (an error status).
+    Status(u16),
+    /// No answer within the request timeout.
+    Timeout,
+    /// The connection was refused: the request never reached a server.
+    Refused,
+    /// A database answered with an error (e.g. read-only, shutting down): a definite refusal.
+    Rejected,
+    /// The connection was reset or closed before an answer.
+    Reset,
+    /// Any other transport error.
+    Transport,
+    /// Never sent: the in-flight cap was reached at its intended time (the server was stalling).
+    Missed,
+}
+
+impl Failure {
+    /// True when the request certainly did not take effect (a definite error answer, or never delivered).
+    pub fn is_definite(self) -> bool {
+        matches!(self, Failure::Status(_) | Failure::Refused | Failure::Rejected | Failure::Missed)
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Failure::Status(s) => format!("http_{s}"),
+            Failure::Timeout => "timeout".into(),
+            Failure::Refused => "connection_refused".into(),
+            Failure::Rejected => "server_error".into(),
+            Failure::Reset => "connection_reset".into(),
+            Failure::Transport => "transport_error".into(),
+            Failure::Missed => "missed_send".into(),
+        }
+    }
+}
+
+/// One client request, as the load engine saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// When the open model meant to send it.
+    pub intended: Nanos,
+    /// When it was actually sent (equals `intended` plus the scheduler's lag).
+    pub started: Nanos,
+    /// When the answer or the error came (equals `started` for a missed send).
+    pub ended: Nanos,
+    pub kind: Kind,
+    /// `None` when it succeeded.
+    pub failure: Option<Failure>,
+    /// The write's sequence number (writes only; 0 for reads).
+    pub seq: u32,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// Latency from the intended send time (so a stalled server shows up as latency: no coordinated omission).
+    pub fn latency(&self) -> Nanos {
+        self.ended.saturating_sub(self.intended)
+    }
+}
+
+/// The state a write ended in, from the client's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteState {
+    /// 2xx: the service said it was committed.
+    Acknowledged,
+    /// A definite error answer: the service said it was not done (or it never got it).
+    Failed,
+    /// Timeout or reset: nobody knows.
+    Indeterminate,
+}
+
+impl Outcome {
+    pub fn write_state(&self) -> Option<WriteState> {
+        (self.kind == Kind::Write).then(|| match self.failure {
+            None => WriteState::Acknowledged,
+            Some(f) if f.is_definite() => WriteState::Failed,
+            Some(_) => WriteState::Indeterminate,
+        })
+    }
+}
+
+/// How a fault's effect time was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectSource {
+    /// The Docker daemon's event timestamp (die, pause, network disconnect, ...).
+    DockerEvent,
+    /// The command reported it (`HADRILL_EFFECT_AT_MS=` on its last output line).
+    Reported,
+    /// When hadrill's call returned (no daemon timestamp exists, e.g. iptables rules).
+    Hadrill,
+}
+
+/// Whether an injected fault or step is a fault (measured from) or an operator step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionRole {
+    Fault,
+    Step,
+}
+
+/// One fault or operator step as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ActionEvent {
+    /// Position in the scenario (faults and steps numbered together, in file order).
+    pub index: usize,
+    pub role: ActionRole,
+    /// `kill`, `stop`, `restart`, `pause`, `disconnect`, `partition`, `exec`.
+    pub action: String,
+    /// A one-line description, e.g. `kill SIGKILL app2`.
+    pub summary: String,
+    /// The containers it acted on (service names, `service#n` for extra instances).
+    pub targets: Vec<String>,
+    /// When the scenario scheduled it.
+    pub scheduled: Nanos,
+    /// When hadrill started acting.
+    pub started: Nanos,
+    /// When it took effect, if it did.
+    pub effect: Option<Nanos>,
+    pub effect_source: Option<EffectSource>,
+    /// Whether hadrill checked that it really took effect (container dead, paused, packets dropped, exit 0).
+    pub verified: bool,
+    /// What the check found, or why the action failed.
+    pub detail: String,
+    /// When its revert ran (pause -> unpause, partition -> rules removed, ...), if it has one.
+    pub reverted: Option<Nanos>,
+}
+
+/// A Docker event of one of the stack's containers, with the daemon's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DockerEvent {
+    pub at: Nanos,
+    /// `service` or `service#n`.
+    pub container: String,
+    /// `die`, `start`, `pause`, `unpause`, `kill`, `health_status: healthy`, `network disconnect`, ...
+    pub action: String,
+}
+
+/// What the verifier read back after the drill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The sequence numbers of the writes found in the recovered system.
+    Read(std::collections::BTreeSet<u32>),
+    /// Reading back failed: RPO is unknown, never 0.
+    Failed(String),
+}
+
+/// A change the stack itself reported, as seen by an observer polling it (HAProxy marking a server down,
+/// a PostgreSQL node leaving recovery, Patroni naming a new leader, Sentinel switching masters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StackEvent {
+    /// When the observer first saw the new state (its sampling interval bounds the error).
+    pub at: Nanos,
+    /// `haproxy`, `nginx`, `postgres`, `patroni`, `sentinel`.
+    pub source: String,
+    /// What changed: a server, a node, a cluster.
+    pub subject: String,
+    /// The new state, e.g. `DOWN`, `UP`, `primary`, `leader pg2`, `master redis-replica:6379`.
+    pub state: String,
+    /// What kind of change it is for the RTO breakdown.
+    pub kind: StackEventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StackEventKind {
+    /// The stack noticed the failure (LB marks a server down, Sentinel/Patroni loses the master).
+    Detection,
+    /// The stack promoted a replica or re-routed to a new primary.
+    Promotion,
+    /// A component came back (server UP, node back).
+    Recovery,
+    /// Anything else worth a line on the timeline.
+    Info,
+}

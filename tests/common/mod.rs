@@ -1,0 +1,66 @@
+//! Shared helpers for the end-to-end tests: bring a bundled stack up through the library, and make sure it is
+//! removed even when an assertion panics.
+
+#![allow(dead_code)]
+
+use bollard::Docker;
+use hadrill::cleanup::{self, Scope};
+use hadrill::docker::discover::Container;
+use hadrill::stack::compose::ComposeCli;
+use hadrill::stack::{resolve, RunningStack, UpOptions};
+
+/// Removes a project's containers, networks and volumes when dropped (also on panic).
+pub struct Guard {
+    pub project: String,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let project = self.project.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async {
+                if let Ok(docker) = hadrill::docker::connect::connect().await {
+                    let _ = cleanup::sweep(&docker, &Scope::Project(project)).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Builds images as needed and brings `stack` up; returns the handle, its containers and a cleanup guard.
+pub async fn up(stack: &str) -> (Docker, RunningStack, Vec<Container>, Guard) {
+    let docker = hadrill::docker::connect::connect().await.expect("docker reachable");
+    let spec = resolve::resolve(stack).expect("bundled stack");
+    hadrill::images::build::ensure(&docker, &spec, hadrill::images::base::DEFAULT_BASE, false)
+        .await
+        .expect("images build");
+    let compose = ComposeCli::detect().await.expect("compose found");
+    let running = RunningStack::prepare(spec, compose).expect("prepare");
+    let guard = Guard { project: running.project.clone() };
+    let containers = running.up(&docker, &UpOptions::default()).await.expect("stack healthy");
+    (docker, running, containers, guard)
+}
+
+pub fn hadrill_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hadrill")
+}
+
+/// Drills in one test binary run one at a time: on a 2-core machine, parallel stacks would skew the timings
+/// the tests assert on.
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs a scenario file (relative to the repository root) in-process and builds its report.
+pub async fn drill(file: &str) -> hadrill::report::Report {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let sc = hadrill::scenario::load(&path).expect("scenario valid");
+    let opts = hadrill::drill::run::RunOptions::default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let d = hadrill::drill::run::run(&sc, &opts, cancel).await.expect("drill ran");
+    let report = hadrill::report::build::build(&sc, &d);
+    let out = std::env::temp_dir().join(format!("hadrill-test-reports-{}", std::process::id()));
+    let dir = hadrill::report::write::write_all(&out, &report).expect("report written");
+    eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
+    report
+}
