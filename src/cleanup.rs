@@ -111,8 +111,23 @@ pub async fn sweep(docker: &Docker, scope: &Scope) -> Result<Removed> {
     Ok(removed)
 }
 
-/// Counts what a sweep of this scope would remove, without removing anything.
-pub async fn count(docker: &Docker, scope: &Scope) -> Result<Removed> {
+/// One object a sweep would remove, as `hadrill clean --dry-run` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Leftover {
+    /// `container`, `network` or `volume`.
+    pub kind: &'static str,
+    /// The object's name (containers without one are shown by id).
+    pub name: String,
+}
+
+impl std::fmt::Display for Leftover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// Lists what a sweep of this scope would remove, without removing anything, sorted.
+pub async fn list(docker: &Docker, scope: &Scope) -> Result<Vec<Leftover>> {
     let opts = ListContainersOptionsBuilder::default().all(true).build();
     let containers =
         docker.list_containers(Some(opts)).await.map_err(|e| Error::docker("list containers", e))?;
@@ -124,11 +139,32 @@ pub async fn count(docker: &Docker, scope: &Scope) -> Result<Removed> {
         .list_volumes(None::<ListVolumesOptions>)
         .await
         .map_err(|e| Error::docker("list volumes", e))?;
-    Ok(Removed {
-        containers: containers.iter().filter(|c| scope.wants(c.labels.as_ref())).count(),
-        networks: networks.iter().filter(|n| scope.wants(n.labels.as_ref())).count(),
-        volumes: volumes.volumes.unwrap_or_default().iter().filter(|v| scope.wants(Some(&v.labels))).count(),
-    })
+    let mut out = Vec::new();
+    for c in containers.into_iter().filter(|c| scope.wants(c.labels.as_ref())) {
+        let name = c.names.and_then(|n| n.into_iter().next()).map(|n| n.trim_start_matches('/').to_owned());
+        let Some(name) = name.or(c.id) else { continue };
+        out.push(Leftover { kind: "container", name });
+    }
+    for n in networks.into_iter().filter(|n| scope.wants(n.labels.as_ref())) {
+        let Some(name) = n.name.or(n.id) else { continue };
+        out.push(Leftover { kind: "network", name });
+    }
+    for v in volumes.volumes.unwrap_or_default().into_iter().filter(|v| scope.wants(Some(&v.labels))) {
+        out.push(Leftover { kind: "volume", name: v.name });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Counts what a sweep of this scope would remove.
+pub async fn count(docker: &Docker, scope: &Scope) -> Result<Removed> {
+    Ok(tally(&list(docker, scope).await?))
+}
+
+/// Counts a listing by kind.
+pub fn tally(objects: &[Leftover]) -> Removed {
+    let n = |k: &str| objects.iter().filter(|o| o.kind == k).count();
+    Removed { containers: n("container"), networks: n("network"), volumes: n("volume") }
 }
 
 #[cfg(test)]

@@ -375,8 +375,11 @@ fn list() {
 async fn clean(dry_run: bool) -> Result<i32> {
     let docker = connect::connect().await?;
     if dry_run {
-        let n = cleanup::count(&docker, &Scope::All).await?;
-        println!("would remove {n}");
+        let objects = cleanup::list(&docker, &Scope::All).await?;
+        for o in &objects {
+            println!("{o}");
+        }
+        println!("would remove {}", cleanup::tally(&objects));
     } else {
         let n = cleanup::sweep(&docker, &Scope::All).await?;
         println!("removed {n}");
