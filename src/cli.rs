@@ -326,8 +326,9 @@ async fn load_only(
     if connections == 0 {
         return Err(Error::Other("--connections must be at least 1".into()));
     }
+    let target = crate::load::http1::Target::resolve(url).await.map_err(Error::Other)?;
     let cfg = crate::load::LoadConfig {
-        plan: crate::load::engine::Plan::Get { url: url.to_string() },
+        plan: crate::load::engine::Plan::Get { target },
         rate,
         timeout,
         max_in_flight: connections,

@@ -168,10 +168,10 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
     let stop_probe = CancellationToken::new();
     let plan = make_plan(&b, &eps, stop_probe.clone()).await?;
     let target_desc = match &plan {
-        Plan::KeyValue { base_url, .. } => base_url.clone(),
+        Plan::KeyValue { target, .. } => target.url().to_owned(),
         Plan::Postgres { .. } => format!("PostgreSQL ({})", b.observe.postgres.join(", ")),
         Plan::Redis { .. } => format!("the Redis master named by {}", b.observe.sentinel.join(", ")),
-        Plan::Get { url } => url.clone(),
+        Plan::Get { target } => target.url().to_owned(),
     };
     let names: HashMap<String, String> =
         b.containers.iter().map(|c| (c.id.clone(), c.display_name())).collect();
@@ -253,7 +253,9 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
         let max_seq = load_result.outcomes.iter().map(|o| o.seq).max().unwrap_or(0);
         let limit = sc.load.verify_timeout;
         Some(match &plan {
-            Plan::KeyValue { base_url, .. } => load::verify::read_back(base_url, &b.key_prefix, limit).await,
+            Plan::KeyValue { target, .. } => {
+                load::verify::read_back(target.url(), &b.key_prefix, limit).await
+            }
             Plan::Postgres { probe, .. } => probe.read_back(limit).await,
             Plan::Redis { probe, .. } => probe.read_back(max_seq, limit).await,
             Plan::Get { .. } => crate::timeline::Verification::Failed("nothing to read back".into()),
@@ -310,8 +312,9 @@ async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resul
             let target =
                 b.http_target.clone().ok_or_else(|| Error::Other("no HTTP endpoint for the load".into()))?;
             let addr = resolve(std::slice::from_ref(&target))?[0];
+            let url = format!("http://{addr}");
             Plan::KeyValue {
-                base_url: format!("http://{addr}"),
+                target: load::http1::Target::resolve(&url).await.map_err(Error::Other)?,
                 key_prefix: b.key_prefix.clone(),
                 read_ratio: sc.load.read_ratio,
             }

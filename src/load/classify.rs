@@ -11,27 +11,25 @@ pub fn status(kind: Kind, code: u16) -> Option<Failure> {
     }
 }
 
-/// The failure a transport error is, by walking its causes for an I/O error kind.
-pub fn transport(err: &reqwest::Error) -> Failure {
-    if err.is_timeout() {
-        return Failure::Timeout;
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+/// The failure a transport error is, by walking its causes: an I/O error kind, or hyper's own view of a
+/// connection that closed or a request that never completed.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut source = Some(err);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return io_kind(io.kind());
         }
-        let text = e.to_string();
-        if text.contains("connection closed before message completed") || text.contains("connection reset") {
-            return Failure::Reset;
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_timeout() {
+                return Failure::Timeout;
+            }
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return Failure::Reset;
+            }
         }
         source = e.source();
     }
-    if err.is_connect() {
-        Failure::Refused
-    } else {
-        Failure::Transport
-    }
+    Failure::Transport
 }
 
 pub fn io_kind(kind: std::io::ErrorKind) -> Failure {
@@ -54,6 +52,16 @@ mod tests {
         assert_eq!(status(Kind::Read, 404), None);
         assert_eq!(status(Kind::Write, 404), Some(Failure::Status(404)));
         assert_eq!(status(Kind::Read, 503), Some(Failure::Status(503)));
+    }
+
+    #[test]
+    fn error_chains() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer");
+        assert_eq!(chain(&reset), Failure::Reset);
+        let wrapped = std::io::Error::other(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        // The outer error's own kind (Other) decides: only a cause with no closer classification falls through.
+        assert_eq!(chain(&wrapped), Failure::Transport);
+        assert_eq!(chain(&std::fmt::Error), Failure::Transport);
     }
 
     #[test]

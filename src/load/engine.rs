@@ -10,11 +10,14 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use hyper::Method;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::classify;
+use super::http1::{Conn, Pool, Target};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
 
 /// Below this distance to the next due time the scheduler yields instead of sleeping.
@@ -25,9 +28,9 @@ const SPIN_NS: Nanos = 1_200_000;
 pub enum Plan {
     /// The demo service's API: `PUT /kv/<prefix><seq>` writes and `GET /kv/<key>` reads of the last acknowledged
     /// write (a 404 read is a correct answer), mixed by `read_ratio`.
-    KeyValue { base_url: String, key_prefix: String, read_ratio: f64 },
+    KeyValue { target: Target, key_prefix: String, read_ratio: f64 },
     /// `GET url` every time; only 2xx succeeds (`hadrill load`).
-    Get { url: String },
+    Get { target: Target },
     /// Rows written straight to the writable PostgreSQL node.
     Postgres { probe: Arc<super::pg_probe::PgProbe>, read_ratio: f64 },
     /// Keys written to the Redis master the Sentinels name.
@@ -75,7 +78,8 @@ pub fn seq_of(prefix: &str, key: &str) -> Option<u32> {
     key.strip_prefix(prefix)?.parse().ok()
 }
 
-/// Builds the HTTP client the engine and the verifier use.
+/// Builds the general-purpose HTTP client the verifier and the observers use (the load itself goes through
+/// [`super::http1`]).
 pub fn http_client(timeout: Duration, pool: usize) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
@@ -89,7 +93,10 @@ pub fn http_client(timeout: Duration, pool: usize) -> reqwest::Client {
 
 struct Shared {
     cfg: LoadConfig,
-    client: reqwest::Client,
+    /// Idle connections of the open model's request tasks.
+    pool: Pool,
+    /// The path `Plan::Get` requests, made once.
+    get_path: String,
     clock: Clock,
     outcomes: Mutex<Vec<Outcome>>,
     counters: Arc<Counters>,
@@ -108,8 +115,13 @@ pub async fn run(
         Some(rate) => (u64::from(rate) * cfg.duration.as_secs().max(1) + u64::from(rate)) as usize,
         None => 1 << 16,
     };
+    let get_path = match &cfg.plan {
+        Plan::Get { target } => target.path(""),
+        _ => String::new(),
+    };
     let shared = Arc::new(Shared {
-        client: http_client(cfg.timeout, cfg.max_in_flight),
+        pool: Pool::default(),
+        get_path,
         clock,
         outcomes: Mutex::new(Vec::with_capacity(expected)),
         counters,
@@ -133,12 +145,13 @@ async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken
         workers.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(shared.cfg.seed.wrapping_add(w as u64));
             let mut local = Vec::with_capacity(1 << 14);
+            let mut conn = Conn::default();
             while shared.clock.now() < end && !cancel.is_cancelled() {
                 let (kind, seq) =
                     shared.next_request(&mut rng, || next_seq.fetch_add(1, Ordering::Relaxed) + 1);
                 shared.counters.sent.fetch_add(1, Ordering::Relaxed);
                 let now = shared.clock.now();
-                let o = send(&shared, now, kind, seq).await;
+                let o = send(&shared, &mut conn, now, kind, seq).await;
                 shared.count(&o);
                 local.push(o);
             }
@@ -194,7 +207,9 @@ async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: Cancella
                 let shared = shared.clone();
                 shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(async move {
-                    let outcome = send(&shared, due, kind, seq).await;
+                    let mut conn = shared.pool.take();
+                    let outcome = send(&shared, &mut conn, due, kind, seq).await;
+                    shared.pool.put(conn);
                     shared.record(outcome);
                     shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
@@ -264,50 +279,36 @@ impl Shared {
     }
 }
 
-async fn send(shared: &Shared, intended: Nanos, kind: Kind, seq: u32) -> Outcome {
+async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, kind: Kind, seq: u32) -> Outcome {
     let started = shared.clock.now();
     let last = shared.last_acked.load(Ordering::Relaxed);
-    // The whole request, waits for a pooled connection included, is bounded by the timeout: a request
-    // answered later than that is a timeout, as it is for HTTP.
+    // The whole request, waits for a connection included, is bounded by the timeout: a request answered
+    // later than that is a timeout, as it is for HTTP.
     let limit = shared.cfg.timeout;
-    let probed = match &shared.cfg.plan {
-        Plan::Postgres { probe, .. } => Some(
-            tokio::time::timeout(limit, probe.request(kind, seq, last))
-                .await
-                .unwrap_or(Some(Failure::Timeout)),
-        ),
-        Plan::Redis { probe, .. } => Some(
-            tokio::time::timeout(limit, probe.request(kind, seq, last))
-                .await
-                .unwrap_or(Some(Failure::Timeout)),
-        ),
-        _ => None,
-    };
-    if let Some(failure) = probed {
-        return Outcome { intended, started, ended: shared.clock.now(), kind, failure, seq };
-    }
-    let request = match (&shared.cfg.plan, kind) {
-        (Plan::Get { url }, _) => shared.client.get(url),
-        (Plan::KeyValue { base_url, key_prefix, .. }, Kind::Write) => {
-            shared.client.put(format!("{base_url}/kv/{}", key_for(key_prefix, seq))).body(seq.to_string())
-        }
-        (Plan::KeyValue { base_url, key_prefix, .. }, Kind::Read) => {
-            shared.client.get(format!("{base_url}/kv/{}", key_for(key_prefix, last)))
-        }
-        (Plan::Postgres { .. } | Plan::Redis { .. }, _) => unreachable!("probes answered above"),
-    };
-    let strict = matches!(shared.cfg.plan, Plan::Get { .. });
-    let failure = match request.send().await {
-        Ok(resp) => {
-            let code = resp.status().as_u16();
-            // Read the body so the connection can be reused; a body cut short is a reset.
-            match resp.bytes().await {
-                Ok(_) if strict => (!(200..300).contains(&code)).then_some(Failure::Status(code)),
-                Ok(_) => classify::status(kind, code),
-                Err(e) => Some(classify::transport(&e)),
+    let failure = match &shared.cfg.plan {
+        Plan::Postgres { probe, .. } => tokio::time::timeout(limit, probe.request(kind, seq, last))
+            .await
+            .unwrap_or(Some(Failure::Timeout)),
+        Plan::Redis { probe, .. } => tokio::time::timeout(limit, probe.request(kind, seq, last))
+            .await
+            .unwrap_or(Some(Failure::Timeout)),
+        Plan::Get { target } => {
+            match conn.request(target, Method::GET, &shared.get_path, Bytes::new(), limit).await {
+                Ok(code) => (!(200..300).contains(&code)).then_some(Failure::Status(code)),
+                Err(failure) => Some(failure),
             }
         }
-        Err(e) => Some(classify::transport(&e)),
+        Plan::KeyValue { target, key_prefix, .. } => {
+            let (method, key, body) = match kind {
+                Kind::Write => (Method::PUT, key_for(key_prefix, seq), Bytes::from(seq.to_string())),
+                Kind::Read => (Method::GET, key_for(key_prefix, last), Bytes::new()),
+            };
+            let path = target.path(&format!("/kv/{key}"));
+            match conn.request(target, method, &path, body, limit).await {
+                Ok(code) => classify::status(kind, code),
+                Err(failure) => Some(failure),
+            }
+        }
     };
     Outcome { intended, started, ended: shared.clock.now(), kind, failure, seq }
 }

@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod engine;
+pub mod http1;
 pub mod pg_probe;
 pub mod redis_probe;
 pub mod summary;
