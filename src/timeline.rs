@@ -105,30 +105,118 @@ impl Failure {
     }
 }
 
-/// One client request, as the load engine saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One client request, as the load engine saw it, in 24 bytes: a 10-minute drill at 5k req/s keeps 3 million of
+/// them (72 MB). The intended send time is kept to the nanosecond; the send lag and the latency are offsets from
+/// it in whole microseconds (saturating at 71 minutes); the kind rides in the top bit of the sequence number.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    /// When the open model meant to send it.
-    pub intended: Nanos,
-    /// When it was actually sent (equals `intended` plus the scheduler's lag).
-    pub started: Nanos,
-    /// When the answer or the error came (equals `started` for a missed send).
-    pub ended: Nanos,
-    pub kind: Kind,
-    /// `None` when it succeeded.
-    pub failure: Option<Failure>,
-    /// The write's sequence number (writes only; 0 for reads).
-    pub seq: u32,
+    intended: Nanos,
+    lag_us: u32,
+    latency_us: u32,
+    failure: Option<Failure>,
+    /// The write's sequence number, with [`WRITE_BIT`] set for writes.
+    seq_kind: u32,
+}
+
+const WRITE_BIT: u32 = 1 << 31;
+
+fn offset_us(from: Nanos, to: Nanos) -> u32 {
+    u32::try_from(to.saturating_sub(from) / 1000).unwrap_or(u32::MAX)
 }
 
 impl Outcome {
+    /// `started` and `ended` are rounded down to the microsecond after `intended`; `seq` must be below 2^31
+    /// (writes are numbered from 1; reads carry 0).
+    pub fn new(
+        intended: Nanos,
+        started: Nanos,
+        ended: Nanos,
+        kind: Kind,
+        failure: Option<Failure>,
+        seq: u32,
+    ) -> Outcome {
+        debug_assert!(seq < WRITE_BIT, "sequence number {seq} too large");
+        let kind_bit = if kind == Kind::Write { WRITE_BIT } else { 0 };
+        Outcome {
+            intended,
+            lag_us: offset_us(intended, started),
+            latency_us: offset_us(intended, ended),
+            failure,
+            seq_kind: (seq & !WRITE_BIT) | kind_bit,
+        }
+    }
+
+    /// When the open model meant to send it.
+    pub fn intended(&self) -> Nanos {
+        self.intended
+    }
+
+    /// When it was actually sent (`intended` plus the scheduler's lag).
+    pub fn started(&self) -> Nanos {
+        self.intended + u64::from(self.lag_us) * 1000
+    }
+
+    /// When the answer or the error came (equals `started` for a missed send).
+    pub fn ended(&self) -> Nanos {
+        self.intended + u64::from(self.latency_us) * 1000
+    }
+
+    pub fn kind(&self) -> Kind {
+        if self.seq_kind & WRITE_BIT != 0 {
+            Kind::Write
+        } else {
+            Kind::Read
+        }
+    }
+
+    /// `None` when it succeeded.
+    pub fn failure(&self) -> Option<Failure> {
+        self.failure
+    }
+
+    /// The write's sequence number (writes only; 0 for reads).
+    pub fn seq(&self) -> u32 {
+        self.seq_kind & !WRITE_BIT
+    }
+
     pub fn ok(&self) -> bool {
         self.failure.is_none()
     }
 
     /// Latency from the intended send time (so a stalled server shows up as latency: no coordinated omission).
     pub fn latency(&self) -> Nanos {
-        self.ended.saturating_sub(self.intended)
+        u64::from(self.latency_us) * 1000
+    }
+
+    pub fn set_failure(&mut self, failure: Option<Failure>) {
+        self.failure = failure;
+    }
+
+    pub fn set_ended(&mut self, ended: Nanos) {
+        self.latency_us = offset_us(self.intended, ended);
+    }
+
+    /// Makes it a write with this sequence number.
+    pub fn set_write(&mut self, seq: u32) {
+        self.seq_kind = (seq & !WRITE_BIT) | WRITE_BIT;
+    }
+
+    /// Makes it a read.
+    pub fn set_read(&mut self) {
+        self.seq_kind = 0;
+    }
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("intended", &self.intended())
+            .field("started", &self.started())
+            .field("ended", &self.ended())
+            .field("kind", &self.kind())
+            .field("failure", &self.failure)
+            .field("seq", &self.seq())
+            .finish()
     }
 }
 
@@ -146,7 +234,7 @@ pub enum WriteState {
 
 impl Outcome {
     pub fn write_state(&self) -> Option<WriteState> {
-        (self.kind == Kind::Write).then(|| match self.failure {
+        (self.kind() == Kind::Write).then(|| match self.failure {
             None => WriteState::Acknowledged,
             Some(f) if f.is_definite() => WriteState::Failed,
             Some(_) => WriteState::Indeterminate,
@@ -215,9 +303,49 @@ pub struct DockerEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
     /// The sequence numbers of the writes found in the recovered system.
-    Read(std::collections::BTreeSet<u32>),
+    Read(SeqSet),
     /// Reading back failed: RPO is unknown, never 0.
     Failed(String),
+}
+
+/// A set of write sequence numbers, kept as a sorted vector: 4 bytes a write, where a `BTreeSet` takes about 11
+/// (a 10-minute drill at 5k req/s reads back 1.5 million writes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeqSet(Vec<u32>);
+
+impl SeqSet {
+    pub fn contains(&self, seq: &u32) -> bool {
+        self.0.binary_search(seq).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<u32>> for SeqSet {
+    fn from(mut v: Vec<u32>) -> SeqSet {
+        v.sort_unstable();
+        v.dedup();
+        v.shrink_to_fit();
+        SeqSet(v)
+    }
+}
+
+impl FromIterator<u32> for SeqSet {
+    fn from_iter<I: IntoIterator<Item = u32>>(it: I) -> SeqSet {
+        SeqSet::from(it.into_iter().collect::<Vec<u32>>())
+    }
+}
+
+impl<const N: usize> From<[u32; N]> for SeqSet {
+    fn from(a: [u32; N]) -> SeqSet {
+        SeqSet::from(a.to_vec())
+    }
 }
 
 /// A change the stack itself reported, as seen by an observer polling it (HAProxy marking a server down,
@@ -247,4 +375,44 @@ pub enum StackEventKind {
     Recovery,
     /// Anything else worth a line on the timeline.
     Info,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_is_24_bytes_and_round_trips_to_the_microsecond() {
+        assert_eq!(std::mem::size_of::<Outcome>(), 24);
+        let o = Outcome::new(
+            5 * SECOND + 123,
+            5 * SECOND + 2_500,
+            5 * SECOND + 7 * MILLI + 999,
+            Kind::Write,
+            None,
+            42,
+        );
+        assert_eq!(
+            (o.intended(), o.started(), o.ended()),
+            (5 * SECOND + 123, 5 * SECOND + 2_123, 5 * SECOND + 7 * MILLI + 123)
+        );
+        assert_eq!((o.kind(), o.seq(), o.failure(), o.latency()), (Kind::Write, 42, None, 7 * MILLI));
+        let r = Outcome::new(SECOND, SECOND, SECOND, Kind::Read, Some(Failure::Status(503)), 0);
+        assert_eq!((r.kind(), r.seq(), r.failure()), (Kind::Read, 0, Some(Failure::Status(503))));
+    }
+
+    #[test]
+    fn a_seq_set_is_sorted_and_deduplicated_whatever_the_input_order() {
+        let s: SeqSet = [9, 3, 3, 7, 1].into();
+        assert_eq!(s.len(), 4);
+        assert!(s.contains(&1) && s.contains(&3) && s.contains(&9));
+        assert!(!s.contains(&2) && !s.contains(&10) && !SeqSet::default().contains(&0));
+    }
+
+    #[test]
+    fn offsets_saturate_instead_of_wrapping() {
+        let o = Outcome::new(SECOND, SECOND / 2, 3 * 3600 * SECOND, Kind::Read, Some(Failure::Timeout), 0);
+        assert_eq!(o.started(), SECOND, "a start before the intended time is clamped to it");
+        assert_eq!(o.latency(), u64::from(u32::MAX) * 1000);
+    }
 }

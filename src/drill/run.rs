@@ -250,7 +250,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
     let verification = if aborted.is_none() {
         phase(&format!("settling {} then reading back written keys", crate::duration::human(sc.load.settle)));
         tokio::time::sleep(sc.load.settle).await;
-        let max_seq = load_result.outcomes.iter().map(|o| o.seq).max().unwrap_or(0);
+        let max_seq = load_result.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
         let limit = sc.load.verify_timeout;
         Some(match &plan {
             Plan::KeyValue { target, .. } => {
@@ -279,7 +279,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
     ));
     let mut outcomes = load_result.outcomes;
     // In place, once: measurement then borrows them in order instead of copying millions of records.
-    outcomes.sort_unstable_by_key(|o| o.intended);
+    outcomes.sort_unstable_by_key(|o| o.intended());
     Ok(Recording {
         outcomes,
         load_end: load_result.end,

@@ -217,14 +217,7 @@ async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: Cancella
             }
             Err(_) => {
                 let now = clock.now();
-                shared.record(Outcome {
-                    intended: due,
-                    started: now,
-                    ended: now,
-                    kind,
-                    failure: Some(Failure::Missed),
-                    seq,
-                });
+                shared.record(Outcome::new(due, now, now, kind, Some(Failure::Missed), seq));
             }
         }
     }
@@ -260,12 +253,12 @@ impl Shared {
     /// Updates the live counters for one outcome.
     fn count(&self, o: &Outcome) {
         let c = &self.counters;
-        match o.failure {
+        match o.failure() {
             None => {
                 c.ok.fetch_add(1, Ordering::Relaxed);
-                if o.kind == Kind::Write {
+                if o.kind() == Kind::Write {
                     c.writes_acked.fetch_add(1, Ordering::Relaxed);
-                    self.last_acked.fetch_max(o.seq, Ordering::Relaxed);
+                    self.last_acked.fetch_max(o.seq(), Ordering::Relaxed);
                 }
             }
             Some(Failure::Missed) => {
@@ -310,7 +303,7 @@ async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, kind: Kind, seq
             }
         }
     };
-    Outcome { intended, started, ended: shared.clock.now(), kind, failure, seq }
+    Outcome::new(intended, started, shared.clock.now(), kind, failure, seq)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! multi-host connection over the published 127.0.0.1 ports (`target_session_attrs=read-write`), read back
 //! from whichever node is primary after the drill. Feeds the same lost-writes/RPO measurement as HTTP.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -247,7 +246,7 @@ impl PgProbe {
         super::verify::retry_until(limit, "PostgreSQL", || self.read_once()).await
     }
 
-    async fn read_once(&self) -> Result<BTreeSet<u32>, String> {
+    async fn read_once(&self) -> Result<crate::timeline::SeqSet, String> {
         let p = self.connect().await.map_err(|f| f.label())?;
         let pattern = format!("{}%", self.prefix);
         let rows = p

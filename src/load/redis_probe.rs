@@ -3,7 +3,7 @@
 //! 127.0.0.1 port through the Docker API, so its traffic never goes to container addresses. Clients ask
 //! Sentinel again every 500 ms and after any error, as Sentinel-aware clients do.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -150,9 +150,9 @@ impl RedisProbe {
         .await
     }
 
-    async fn read_all(&self, master: SocketAddr, max_seq: u32) -> Result<BTreeSet<u32>, String> {
+    async fn read_all(&self, master: SocketAddr, max_seq: u32) -> Result<crate::timeline::SeqSet, String> {
         let mut c = Conn::connect(master, Duration::from_secs(2)).await.map_err(|e| e.to_string())?;
-        let mut found = BTreeSet::new();
+        let mut found = Vec::new();
         let mut start = 1u32;
         while start <= max_seq {
             let end = (start + 999).min(max_seq);
@@ -163,7 +163,7 @@ impl RedisProbe {
                 Reply::Array(Some(values)) => {
                     for (i, v) in values.iter().enumerate() {
                         if matches!(v, Reply::Bulk(Some(_))) {
-                            found.insert(start + i as u32);
+                            found.push(start + i as u32);
                         }
                     }
                 }
@@ -171,6 +171,6 @@ impl RedisProbe {
             }
             start = end + 1;
         }
-        Ok(found)
+        Ok(found.into())
     }
 }

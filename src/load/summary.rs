@@ -60,12 +60,12 @@ pub fn summarize(
     let mut failures = BTreeMap::new();
     let (mut ok, mut sent) = (0u64, 0u64);
     for o in outcomes {
-        if o.failure != Some(Failure::Missed) {
+        if o.failure() != Some(Failure::Missed) {
             sent += 1;
             let _ = lat.record((o.latency() / 1000).max(1));
-            let _ = lag.record((o.started.saturating_sub(o.intended) / 1000).max(1));
+            let _ = lag.record((o.started().saturating_sub(o.intended()) / 1000).max(1));
         }
-        match o.failure {
+        match o.failure() {
             None => ok += 1,
             Some(f) => *failures.entry(f.label()).or_default() += 1,
         }

@@ -2,13 +2,12 @@
 //! the service's bulk read (`GET /kv?prefix=P&after=K&limit=N`), retried until a deadline. A read-back that
 //! never succeeds yields [`Verification::Failed`]: RPO unknown, never 0.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::engine::{http_client, seq_of};
-use crate::timeline::Verification;
+use crate::timeline::{SeqSet, Verification};
 
 const PAGE: usize = 5000;
 
@@ -33,7 +32,7 @@ pub async fn read_back(base_url: &str, prefix: &str, limit: Duration) -> Verific
 pub async fn retry_until<F, Fut>(limit: Duration, what: &str, mut attempt: F) -> Verification
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<BTreeSet<u32>, String>>,
+    Fut: std::future::Future<Output = Result<SeqSet, String>>,
 {
     let deadline = Instant::now() + limit;
     loop {
@@ -51,8 +50,8 @@ where
     }
 }
 
-async fn read_all(client: &reqwest::Client, base_url: &str, prefix: &str) -> Result<BTreeSet<u32>, String> {
-    let mut found = BTreeSet::new();
+async fn read_all(client: &reqwest::Client, base_url: &str, prefix: &str) -> Result<SeqSet, String> {
+    let mut found = Vec::new();
     let mut after = String::new();
     loop {
         let resp = client
@@ -68,12 +67,12 @@ async fn read_all(client: &reqwest::Client, base_url: &str, prefix: &str) -> Res
         let page: Page = resp.json().await.map_err(|e| format!("bulk read: {e}"))?;
         for it in &page.items {
             if let Some(seq) = seq_of(prefix, &it.k) {
-                found.insert(seq);
+                found.push(seq);
             }
         }
         match page.next {
             Some(n) => after = n,
-            None => return Ok(found),
+            None => return Ok(SeqSet::from(found)),
         }
     }
 }

@@ -31,8 +31,8 @@ pub fn breakdown(
     events: &[StackEvent],
 ) -> Vec<BreakdownStep> {
     let Some(tf) = t_fault else { return Vec::new() };
-    let first_err = sorted.iter().find(|o| o.intended >= tf && !o.ok());
-    let first_ok = first_err.and_then(|e| sorted.iter().find(|o| o.intended > e.intended && o.ok()));
+    let first_err = sorted.iter().find(|o| o.intended() >= tf && !o.ok());
+    let first_ok = first_err.and_then(|e| sorted.iter().find(|o| o.intended() > e.intended() && o.ok()));
     let detection = first_stack(events, StackEventKind::Detection, tf);
     let promotion = first_stack(events, StackEventKind::Promotion, tf);
     let describe = |e: &StackEvent| format!("{} {}: {}", e.source, e.subject, e.state);
@@ -41,9 +41,9 @@ pub fn breakdown(
         ("fault", Some(ms(tf)), "the fault took effect".into()),
         (
             "first_client_error",
-            first_err.map(|o| ms(o.intended)),
+            first_err.map(|o| ms(o.intended())),
             first_err
-                .map(|o| o.failure.map(|f| f.label()).unwrap_or_default())
+                .map(|o| o.failure().map(|f| f.label()).unwrap_or_default())
                 .unwrap_or_else(|| "clients saw no error".into()),
         ),
         (
@@ -58,12 +58,12 @@ pub fn breakdown(
         ),
         (
             "first_success",
-            first_ok.map(|o| ms(o.intended)),
+            first_ok.map(|o| ms(o.intended())),
             first_ok
                 .map(|o| {
                     format!(
                         "first request (by intended send time) after the first error to succeed; answered at {:.3} s",
-                        ms(o.ended) / 1000.0
+                        ms(o.ended()) / 1000.0
                     )
                 })
                 .unwrap_or_else(|| "—".into()),

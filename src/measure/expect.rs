@@ -144,13 +144,15 @@ mod tests {
 
     /// Three acknowledged writes at 1, 2 and 3 s; the read-back finds only the first. Fault at 2.5 s.
     fn lossy() -> Measurement {
-        let w = |seq: u32| Outcome {
-            intended: u64::from(seq) * SECOND,
-            started: u64::from(seq) * SECOND,
-            ended: u64::from(seq) * SECOND,
-            kind: Kind::Write,
-            failure: None,
-            seq,
+        let w = |seq: u32| {
+            Outcome::new(
+                u64::from(seq) * SECOND,
+                u64::from(seq) * SECOND,
+                u64::from(seq) * SECOND,
+                Kind::Write,
+                None,
+                seq,
+            )
         };
         let v = Verification::Read([1].into());
         measure(&[w(1), w(2), w(3)], Some(2500 * MILLI), 4 * SECOND, Some(&v), &[], &Params::default())

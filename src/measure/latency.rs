@@ -35,13 +35,15 @@ pub struct SecondBucket {
 
 /// Microseconds, 3 significant digits, up to an hour (longer latencies are recorded as an hour).
 fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("histogram bounds")
+    Histogram::new_with_bounds(1, HOUR_US, 3).expect("histogram bounds")
 }
+
+const HOUR_US: u64 = 3_600_000_000;
 
 /// Successes and failures alike: a timeout's latency is the wait the client saw. A missed send has none.
 fn record(h: &mut Histogram<u64>, o: &Outcome) {
-    if o.failure != Some(Failure::Missed) {
-        h.saturating_record((o.latency() / 1000).max(1));
+    if o.failure() != Some(Failure::Missed) {
+        h.saturating_record((o.latency() / 1000).clamp(1, HOUR_US));
     }
 }
 
@@ -64,8 +66,8 @@ pub fn phases(outcomes: &[Outcome], t_fault: Option<Nanos>, t_recovered: Option<
         record(&mut all, o);
         match (t_fault, t_recovered) {
             (None, _) => record(&mut before, o),
-            (Some(f), _) if o.intended < f => record(&mut before, o),
-            (Some(_), Some(r)) if o.intended >= r => record(&mut after, o),
+            (Some(f), _) if o.intended() < f => record(&mut before, o),
+            (Some(_), Some(r)) if o.intended() >= r => record(&mut after, o),
             (Some(_), _) => record(&mut during, o),
         }
     }
@@ -90,7 +92,7 @@ pub fn per_second(outcomes: &[Outcome], load_end: Nanos) -> Vec<SecondBucket> {
     let mut h = histogram();
     let mut current: Option<usize> = None;
     for o in sorted.iter() {
-        let s = (o.intended / SECOND) as usize;
+        let s = (o.intended() / SECOND) as usize;
         if s >= seconds {
             break;
         }
@@ -124,8 +126,8 @@ mod tests {
     #[test]
     fn phases_split_at_fault_and_recovery() {
         let mut tl = timeline(9000, 10, |_| false);
-        for o in tl.iter_mut().filter(|o| (3000..6000).contains(&(o.intended / MILLI))) {
-            o.ended = o.intended + 500 * MILLI;
+        for o in tl.iter_mut().filter(|o| (3000..6000).contains(&(o.intended() / MILLI))) {
+            o.set_ended(o.intended() + 500 * MILLI);
         }
         let p = phases(&tl, Some(3000 * MILLI), Some(6000 * MILLI));
         assert_eq!((p.before.count, p.during.count, p.after.count), (300, 300, 300));
@@ -150,11 +152,11 @@ mod tests {
     fn failures_have_latency_and_missed_sends_do_not() {
         let mut tl = timeline(1000, 10, |t| t >= 500);
         for o in tl.iter_mut().filter(|o| !o.ok()) {
-            o.ended = o.intended + 1000 * MILLI;
+            o.set_ended(o.intended() + 1000 * MILLI);
         }
         for o in tl.iter_mut().skip(90) {
-            o.failure = Some(Failure::Missed);
-            o.ended = o.started;
+            o.set_failure(Some(Failure::Missed));
+            o.set_ended(o.started());
         }
         let p = phases(&tl, Some(500 * MILLI), None);
         assert_eq!((p.before.count, p.during.count, p.after.count), (50, 40, 0));
@@ -167,9 +169,10 @@ mod tests {
     fn percentiles_have_three_significant_digits() {
         let mut tl = timeline(1000, 10, |_| false);
         for (i, o) in tl.iter_mut().enumerate() {
-            o.ended = o.intended + (i as u64 + 1) * MILLI;
+            o.set_ended(o.intended() + (i as u64 + 1) * MILLI);
         }
-        tl[99].ended = tl[99].intended + 2 * 3600 * SECOND;
+        let two_hours = tl[99].intended() + 2 * 3600 * SECOND;
+        tl[99].set_ended(two_hours);
         let p = phases(&tl, None, None).overall;
         assert!((p.p50_ms.unwrap() - 50.0).abs() <= 0.05, "{p:?}");
         assert!((p.p99_ms.unwrap() - 99.0).abs() <= 0.1, "{p:?}");
@@ -179,8 +182,8 @@ mod tests {
     #[test]
     fn a_partial_last_second_gets_a_bucket_and_empty_seconds_have_no_p99() {
         let mut tl = timeline(2500, 10, |_| false);
-        tl.retain(|o| !(1000..2000).contains(&(o.intended / MILLI)));
-        tl[0].failure = Some(Failure::Missed);
+        tl.retain(|o| !(1000..2000).contains(&(o.intended() / MILLI)));
+        tl[0].set_failure(Some(Failure::Missed));
         let b = per_second(&tl, 2500 * MILLI);
         assert_eq!(b.len(), 3);
         assert_eq!((b[0].succeeded, b[0].failed), (99, 1));

@@ -51,11 +51,11 @@ pub fn counts(outcomes: &[Outcome]) -> Counts {
         writes: 0,
     };
     for o in outcomes {
-        match o.kind {
+        match o.kind() {
             crate::timeline::Kind::Read => c.reads += 1,
             crate::timeline::Kind::Write => c.writes += 1,
         }
-        match o.failure {
+        match o.failure() {
             None => c.succeeded += 1,
             Some(f) => {
                 c.failed += 1;
@@ -77,10 +77,10 @@ pub fn outages(sorted: &[Outcome], load_end: Nanos) -> Outages {
     let mut open: Option<(Nanos, u64)> = None;
     for o in sorted {
         match (o.ok(), open) {
-            (false, None) => open = Some((o.intended, 1)),
+            (false, None) => open = Some((o.intended(), 1)),
             (false, Some((s, n))) => open = Some((s, n + 1)),
             (true, Some((s, n))) => {
-                windows.push(Window { start_ms: ms(s), length_ms: ms(o.intended - s), failed_requests: n });
+                windows.push(Window { start_ms: ms(s), length_ms: ms(o.intended() - s), failed_requests: n });
                 open = None;
             }
             (true, None) => {}
@@ -97,7 +97,7 @@ pub fn outages(sorted: &[Outcome], load_end: Nanos) -> Outages {
     let count = windows.len();
     windows.sort_by(|a, b| b.length_ms.total_cmp(&a.length_ms));
     windows.truncate(20);
-    let mut ends: Vec<Nanos> = sorted.iter().filter(|o| o.ok()).map(|o| o.ended).collect();
+    let mut ends: Vec<Nanos> = sorted.iter().filter(|o| o.ok()).map(|o| o.ended()).collect();
     ends.sort_unstable();
     let (gap, at) = ends
         .windows(2)
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn counts_by_kind() {
         let mut tl = timeline(1000, 10, |t| t < 100);
-        tl[0].failure = Some(Failure::Timeout);
+        tl[0].set_failure(Some(Failure::Timeout));
         let c = counts(&tl);
         assert_eq!((c.total, c.failed, c.succeeded), (100, 10, 90));
         assert_eq!(c.failures_by_kind["http_503"], 9);
@@ -148,7 +148,7 @@ mod tests {
     fn longest_gap_is_between_responses_not_sends() {
         let mut tl = timeline(1000, 100, |_| false);
         // Sent at 300 ms, answered at 900 ms: the answers at 200 and 400 ms are 200 ms apart, not 100.
-        tl[3].ended = 900 * MILLI;
+        tl[3].set_ended(900 * MILLI);
         let o = outages(&tl, 1000 * MILLI);
         assert_eq!((o.count, o.total_ms), (0, 0.0));
         assert_eq!(o.longest_gap_ms, 200.0);
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn missed_sends_are_failures_and_nothing_sent_is_no_error() {
         let mut tl = timeline(100, 10, |_| false);
-        tl[4].failure = Some(Failure::Missed);
+        tl[4].set_failure(Some(Failure::Missed));
         let c = counts(&tl);
         assert_eq!((c.failed, c.failures_by_kind["missed_send"]), (1, 1));
         assert_eq!((c.reads, c.writes), (10, 0));

@@ -47,14 +47,44 @@ pub struct Writes {
 /// lost acknowledgement to the later of `t_fault` and the newest one (0 when none was lost). With a failed or
 /// missing read-back the persisted/lost figures are `None` and RPO is `unknown` with the reason.
 pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option<&Verification>) -> Writes {
-    let ws: Vec<(&Outcome, WriteState)> =
-        outcomes.iter().filter_map(|o| Some((o, o.write_state()?))).collect();
-    let count = |s: WriteState| ws.iter().filter(|(_, w)| *w == s).count() as u64;
+    // One pass, nothing collected but the lost writes: this runs over millions of outcomes at the end of a
+    // long drill, when memory peaks.
+    let found = match verification {
+        Some(Verification::Read(found)) => Some(found),
+        _ => None,
+    };
+    let persisted = |o: &Outcome| found.is_some_and(|f| f.contains(&o.seq()));
+    let (mut sent, mut acknowledged, mut failed, mut indeterminate) = (0u64, 0u64, 0u64, 0u64);
+    let (mut ind_persisted, mut failed_persisted) = (0u64, 0u64);
+    let mut lost_seqs: Vec<u32> = Vec::new();
+    let (mut oldest, mut newest) = (Nanos::MAX, 0);
+    for o in outcomes {
+        let Some(state) = o.write_state() else { continue };
+        sent += 1;
+        match state {
+            WriteState::Acknowledged => {
+                acknowledged += 1;
+                if found.is_some() && !persisted(o) {
+                    lost_seqs.push(o.seq());
+                    oldest = oldest.min(o.ended());
+                    newest = newest.max(o.ended());
+                }
+            }
+            WriteState::Failed => {
+                failed += 1;
+                failed_persisted += u64::from(persisted(o));
+            }
+            WriteState::Indeterminate => {
+                indeterminate += 1;
+                ind_persisted += u64::from(persisted(o));
+            }
+        }
+    }
     let mut w = Writes {
-        sent: ws.len() as u64,
-        acknowledged: count(WriteState::Acknowledged),
-        failed: count(WriteState::Failed),
-        indeterminate: count(WriteState::Indeterminate),
+        sent,
+        acknowledged,
+        failed,
+        indeterminate,
         lost: None,
         lost_seqs: Vec::new(),
         indeterminate_persisted: None,
@@ -62,8 +92,8 @@ pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option
         failed_but_persisted: None,
         rpo: Rpo { status: RpoStatus::Unknown, rpo_ms: None, reason: None },
     };
-    let found = match verification {
-        Some(Verification::Read(found)) => found,
+    match verification {
+        Some(Verification::Read(_)) => {}
         Some(Verification::Failed(why)) => {
             w.rpo.reason = Some(why.clone());
             return w;
@@ -72,24 +102,15 @@ pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option
             w.rpo.reason = Some("the read-back did not run (drill aborted)".into());
             return w;
         }
-    };
-    let persisted = |o: &Outcome| found.contains(&o.seq);
-    let mut lost: Vec<&Outcome> =
-        ws.iter().filter(|(o, s)| *s == WriteState::Acknowledged && !persisted(o)).map(|(o, _)| *o).collect();
-    lost.sort_by_key(|o| o.seq);
-    let ind: Vec<&Outcome> =
-        ws.iter().filter(|(_, s)| *s == WriteState::Indeterminate).map(|(o, _)| *o).collect();
-    let ind_p = ind.iter().filter(|o| persisted(o)).count() as u64;
-    w.indeterminate_persisted = Some(ind_p);
-    w.indeterminate_not_persisted = Some(ind.len() as u64 - ind_p);
-    w.failed_but_persisted =
-        Some(ws.iter().filter(|(o, s)| *s == WriteState::Failed && persisted(o)).count() as u64);
-    w.lost = Some(lost.len() as u64);
-    w.lost_seqs = lost.iter().take(LOST_LISTED).map(|o| o.seq).collect();
-    let rpo_ns = match (lost.iter().map(|o| o.ended).min(), lost.iter().map(|o| o.ended).max()) {
-        (Some(oldest), Some(newest)) => newest.max(t_fault.unwrap_or(newest)) - oldest,
-        _ => 0,
-    };
+    }
+    w.indeterminate_persisted = Some(ind_persisted);
+    w.indeterminate_not_persisted = Some(indeterminate - ind_persisted);
+    w.failed_but_persisted = Some(failed_persisted);
+    w.lost = Some(lost_seqs.len() as u64);
+    lost_seqs.sort_unstable();
+    lost_seqs.truncate(LOST_LISTED);
+    w.lost_seqs = lost_seqs;
+    let rpo_ns = if newest >= oldest { newest.max(t_fault.unwrap_or(newest)) - oldest } else { 0 };
     w.rpo = Rpo { status: RpoStatus::Measured, rpo_ms: Some(ms(rpo_ns)), reason: None };
     w
 }
@@ -97,18 +118,18 @@ pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::SeqSet;
     use crate::timeline::{Failure, Kind, MILLI};
-    use std::collections::BTreeSet;
 
     fn write(seq: u32, acked_ms: u64, failure: Option<Failure>) -> Outcome {
-        Outcome {
-            intended: acked_ms * MILLI - MILLI,
-            started: acked_ms * MILLI - MILLI,
-            ended: acked_ms * MILLI,
-            kind: Kind::Write,
+        Outcome::new(
+            acked_ms * MILLI - MILLI,
+            acked_ms * MILLI - MILLI,
+            acked_ms * MILLI,
+            Kind::Write,
             failure,
             seq,
-        }
+        )
     }
 
     fn tl() -> Vec<Outcome> {
@@ -124,7 +145,7 @@ mod tests {
 
     #[test]
     fn nothing_lost_is_rpo_zero() {
-        let found: BTreeSet<u32> = [1, 2, 3, 6].into();
+        let found: SeqSet = [1, 2, 3, 6].into();
         let w = writes(&tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
         assert_eq!((w.acknowledged, w.failed, w.indeterminate), (4, 1, 1));
         assert_eq!(w.lost, Some(0));
@@ -134,7 +155,7 @@ mod tests {
 
     #[test]
     fn rpo_spans_the_lost_acknowledged_history_up_to_the_fault() {
-        let found: BTreeSet<u32> = [1, 4, 5, 6].into();
+        let found: SeqSet = [1, 4, 5, 6].into();
         let w = writes(&tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
         assert_eq!(w.lost, Some(2));
         assert_eq!(w.lost_seqs, vec![2, 3]);
@@ -165,7 +186,7 @@ mod tests {
     #[test]
     fn lost_seqs_are_capped_but_the_count_is_not() {
         let many: Vec<Outcome> = (1..=1500).rev().map(|seq| write(seq, 10 + u64::from(seq), None)).collect();
-        let w = writes(&many, Some(5 * MILLI), Some(&Verification::Read(BTreeSet::new())));
+        let w = writes(&many, Some(5 * MILLI), Some(&Verification::Read(SeqSet::default())));
         assert_eq!(w.lost, Some(1500));
         assert_eq!(w.lost_seqs.len(), LOST_LISTED);
         assert_eq!((w.lost_seqs[0], w.lost_seqs[999]), (1, 1000));
@@ -175,7 +196,7 @@ mod tests {
     #[test]
     fn reads_are_not_writes_and_a_missing_read_back_says_why() {
         let mut t = tl();
-        t[0].kind = Kind::Read;
+        t[0].set_read();
         let w = writes(&t, Some(0), None);
         assert_eq!((w.sent, w.acknowledged), (5, 3));
         assert_eq!((w.indeterminate_persisted, w.failed_but_persisted), (None, None));

@@ -36,14 +36,14 @@ pub fn ms(n: Nanos) -> f64 {
 /// Outcomes sorted by intended send time (a copy; the recorder keeps completion order).
 pub fn by_intended(outcomes: &[Outcome]) -> Vec<Outcome> {
     let mut v = outcomes.to_vec();
-    v.sort_by_key(|o| o.intended);
+    v.sort_by_key(|o| o.intended());
     v
 }
 
 /// The outcomes in intended order, borrowed when they already are (the drill sorts its recording in place,
 /// so a multi-million-request drill is not copied here).
 pub fn sorted_by_intended(outcomes: &[Outcome]) -> std::borrow::Cow<'_, [Outcome]> {
-    if outcomes.windows(2).all(|w| w[0].intended <= w[1].intended) {
+    if outcomes.windows(2).all(|w| w[0].intended() <= w[1].intended()) {
         std::borrow::Cow::Borrowed(outcomes)
     } else {
         std::borrow::Cow::Owned(by_intended(outcomes))
@@ -95,8 +95,8 @@ pub fn recovery(
     let Some(tf) = t_fault else {
         return Recovery { status: RtoStatus::NoFault, t_fault: None, t_recovered: None, first_error: None };
     };
-    let after = &sorted[sorted.partition_point(|o| o.intended < tf)..];
-    let first_error = after.iter().find(|o| !o.ok()).map(|o| o.intended);
+    let after = &sorted[sorted.partition_point(|o| o.intended() < tf)..];
+    let first_error = after.iter().find(|o| !o.ok()).map(|o| o.intended());
     let mut r = Recovery { status: RtoStatus::NoFailure, t_fault, t_recovered: Some(tf), first_error };
     if first_error.is_none() {
         return r;
@@ -107,22 +107,22 @@ pub fn recovery(
     let stable_for = stable_for.max(1);
     let (mut lo, mut hi, mut good) = (0usize, 0usize, 0u64);
     for s in after.iter().filter(|o| o.ok()) {
-        let end = s.intended.saturating_add(stable_for);
+        let end = s.intended().saturating_add(stable_for);
         if end > load_end {
             break;
         }
-        while hi < after.len() && after[hi].intended < end {
+        while hi < after.len() && after[hi].intended() < end {
             good += u64::from(after[hi].ok());
             hi += 1;
         }
-        while after[lo].intended < s.intended {
+        while after[lo].intended() < s.intended() {
             good -= u64::from(after[lo].ok());
             lo += 1;
         }
         let total = (hi - lo) as f64;
         if good as f64 >= ratio * total - 1e-9 * total {
             r.status = RtoStatus::Recovered;
-            r.t_recovered = Some(s.intended);
+            r.t_recovered = Some(s.intended());
             return r;
         }
     }
@@ -149,13 +149,15 @@ pub(crate) mod tests {
     pub fn timeline(end_ms: u64, step: u64, fail: impl Fn(u64) -> bool) -> Vec<Outcome> {
         (0..end_ms)
             .step_by(step as usize)
-            .map(|t| Outcome {
-                intended: t * MILLI,
-                started: t * MILLI,
-                ended: t * MILLI + 2 * MILLI,
-                kind: if t % 2 == 0 { Kind::Read } else { Kind::Write },
-                failure: fail(t).then_some(Failure::Status(503)),
-                seq: 0,
+            .map(|t| {
+                Outcome::new(
+                    t * MILLI,
+                    t * MILLI,
+                    t * MILLI + 2 * MILLI,
+                    if t % 2 == 0 { Kind::Read } else { Kind::Write },
+                    fail(t).then_some(Failure::Status(503)),
+                    0,
+                )
             })
             .collect()
     }
@@ -203,14 +205,14 @@ pub(crate) mod tests {
     }
 
     fn at(intended_ms: u64, failure: Option<Failure>) -> Outcome {
-        Outcome {
-            intended: intended_ms * MILLI,
-            started: intended_ms * MILLI,
-            ended: intended_ms * MILLI + MILLI,
-            kind: Kind::Read,
+        Outcome::new(
+            intended_ms * MILLI,
+            intended_ms * MILLI,
+            intended_ms * MILLI + MILLI,
+            Kind::Read,
             failure,
-            seq: 0,
-        }
+            0,
+        )
     }
 
     #[test]
@@ -218,7 +220,7 @@ pub(crate) mod tests {
         let mut tl = timeline(10_000, 10, |t| (2000..3000).contains(&t));
         tl.insert(300, at(3000, Some(Failure::Reset)));
         let tl = by_intended(&tl);
-        assert_eq!((tl[301].intended, tl[300].ok(), tl[301].ok()), (3000 * MILLI, false, true));
+        assert_eq!((tl[301].intended(), tl[300].ok(), tl[301].ok()), (3000 * MILLI, false, true));
         let r = rto(&tl, Some(2000 * MILLI), 10 * SECOND, 1.0, 3 * SECOND);
         assert_eq!(r.rto_ms, Some(1010.0), "the success at 3000 ms shares its instant with a failure");
     }
@@ -226,9 +228,9 @@ pub(crate) mod tests {
     #[test]
     fn missed_sends_are_failures() {
         let mut tl = timeline(10_000, 10, |_| false);
-        for o in tl.iter_mut().filter(|o| (4000..4500).contains(&(o.intended / MILLI))) {
-            o.failure = Some(Failure::Missed);
-            o.ended = o.started;
+        for o in tl.iter_mut().filter(|o| (4000..4500).contains(&(o.intended() / MILLI))) {
+            o.set_failure(Some(Failure::Missed));
+            o.set_ended(o.started());
         }
         let r = rto(&tl, Some(4000 * MILLI), 10 * SECOND, 1.0, 3 * SECOND);
         assert_eq!((r.status, r.rto_ms), (RtoStatus::Recovered, Some(500.0)));
@@ -270,13 +272,15 @@ pub(crate) mod tests {
         // 100k req/s for 10 s; one failure every 100 ms until 6 s. A window scan per candidate would take ~1e11
         // steps here.
         let tl: Vec<Outcome> = (0..1_000_000u64)
-            .map(|i| Outcome {
-                intended: i * 10_000,
-                started: i * 10_000,
-                ended: i * 10_000 + MILLI,
-                kind: Kind::Read,
-                failure: (i % 10_000 == 0 && i < 600_000).then_some(Failure::Reset),
-                seq: 0,
+            .map(|i| {
+                Outcome::new(
+                    i * 10_000,
+                    i * 10_000,
+                    i * 10_000 + MILLI,
+                    Kind::Read,
+                    (i % 10_000 == 0 && i < 600_000).then_some(Failure::Reset),
+                    0,
+                )
             })
             .collect();
         let r = recovery(&tl, Some(0), 10 * SECOND, 1.0, 3 * SECOND);

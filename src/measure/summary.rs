@@ -70,8 +70,7 @@ mod tests {
     fn with_writes(fail: impl Fn(u64) -> bool) -> Vec<Outcome> {
         let mut tl = timeline(20_000, 10, fail);
         for (i, o) in tl.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
-            o.kind = Kind::Write;
-            o.seq = i as u32;
+            o.set_write(i as u32);
         }
         tl
     }
@@ -79,7 +78,7 @@ mod tests {
     #[test]
     fn everything_from_one_timeline() {
         let tl = with_writes(|t| (5000..7000).contains(&t));
-        let found = tl.iter().filter(|o| o.kind == Kind::Write && o.ok()).map(|o| o.seq).collect();
+        let found = tl.iter().filter(|o| o.kind() == Kind::Write && o.ok()).map(|o| o.seq()).collect();
         let m = measure(
             &tl,
             Some(5000 * MILLI),
@@ -117,13 +116,8 @@ mod tests {
         // 4_243_530_591 ns does not survive ns -> ms (f64) -> ns: it comes back as ...590, where the last failure
         // is. Splitting on the reported milliseconds would count that failure as after recovery.
         let t_recovered: Nanos = 4_243_530_591;
-        let req = |intended: Nanos, failure: Option<Failure>| Outcome {
-            intended,
-            started: intended,
-            ended: intended + 7 * MILLI,
-            kind: Kind::Read,
-            failure,
-            seq: 0,
+        let req = |intended: Nanos, failure: Option<Failure>| {
+            Outcome::new(intended, intended, intended + 7 * MILLI, Kind::Read, failure, 0)
         };
         let mut tl = vec![req(SECOND, None), req(2 * SECOND, Some(Failure::Reset))];
         tl.push(req(t_recovered - 1, Some(Failure::Timeout)));

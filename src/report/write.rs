@@ -59,22 +59,22 @@ pub fn write_outcomes(dir: &Path, outcomes: &[crate::timeline::Outcome]) -> Resu
     let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = std::io::BufWriter::new(file);
     let mut sorted: Vec<&crate::timeline::Outcome> = outcomes.iter().collect();
-    sorted.sort_by_key(|o| o.intended);
+    sorted.sort_by_key(|o| o.intended());
     let io = |e| Error::io(&path, e);
     writeln!(w, "intended_ms,started_ms,ended_ms,kind,seq,outcome").map_err(io)?;
     for o in sorted {
-        let kind = match o.kind {
+        let kind = match o.kind() {
             crate::timeline::Kind::Read => "read",
             crate::timeline::Kind::Write => "write",
         };
-        let outcome = o.failure.map(|f| f.label()).unwrap_or_else(|| "ok".into());
+        let outcome = o.failure().map(|f| f.label()).unwrap_or_else(|| "ok".into());
         writeln!(
             w,
             "{:.3},{:.3},{:.3},{kind},{},{outcome}",
-            o.intended as f64 / 1e6,
-            o.started as f64 / 1e6,
-            o.ended as f64 / 1e6,
-            o.seq
+            o.intended() as f64 / 1e6,
+            o.started() as f64 / 1e6,
+            o.ended() as f64 / 1e6,
+            o.seq()
         )
         .map_err(io)?;
     }
