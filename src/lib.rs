@@ -27,6 +27,7 @@ pub mod observe;
 pub mod paths;
 pub mod proto;
 pub mod report;
+pub mod rss;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;

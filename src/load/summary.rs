@@ -26,6 +26,8 @@ pub struct LoadSummary {
     /// Actual send time minus intended send time (0 by construction with `--rate max`).
     pub send_lag_ms: Quantiles,
     pub failures_by_kind: BTreeMap<String, u64>,
+    /// hadrill's own peak resident memory, in bytes (null where unknown).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +86,7 @@ pub fn summarize(
         latency_ms: quantiles(&lat),
         send_lag_ms: quantiles(&lag),
         failures_by_kind: failures,
+        peak_rss_bytes: crate::rss::peak_bytes(),
     }
 }
 
@@ -111,6 +114,9 @@ impl std::fmt::Display for LoadSummary {
         if !self.failures_by_kind.is_empty() {
             let k: Vec<String> = self.failures_by_kind.iter().map(|(k, v)| format!("{k}: {v}")).collect();
             writeln!(f, "  failures    {}", k.join(", "))?;
+        }
+        if let Some(b) = self.peak_rss_bytes {
+            writeln!(f, "  memory      {:.1} MiB peak RSS (hadrill itself)", b as f64 / (1 << 20) as f64)?;
         }
         Ok(())
     }

@@ -114,6 +114,7 @@ pub fn build(sc: &Scenario, d: &Drill) -> Report {
             seed: d.seed,
             key_prefix: d.key_prefix.clone(),
             kept: d.kept,
+            peak_rss_bytes: crate::rss::peak_bytes(),
         },
         t_fault_ms: t_fault.map(ms),
         actions: rec.actions.iter().map(action_view).collect(),

@@ -236,10 +236,15 @@ pub fn render(r: &Report) -> String {
             "░".repeat(bad)
         );
     }
+    let memory = r.run.peak_rss_bytes.map(|b| format!(" · {:.0} MiB peak RSS", b as f64 / (1 << 20) as f64));
     let _ = writeln!(
         s,
-        "\n<sub>hadrill {} · stack `{}` · project `{}` · started {} · RTO definition: docs/measurement.md</sub>",
-        r.hadrill_version, r.scenario.stack, r.run.project, r.run.started_at
+        "\n<sub>hadrill {} · stack `{}` · project `{}` · started {}{} · RTO definition: docs/measurement.md</sub>",
+        r.hadrill_version,
+        r.scenario.stack,
+        r.run.project,
+        r.run.started_at,
+        memory.unwrap_or_default()
     );
     s
 }

@@ -77,6 +77,9 @@ pub struct RunInfo {
     pub key_prefix: String,
     /// Whether the stack was left running (`--keep`).
     pub kept: bool,
+    /// hadrill's own peak resident memory up to the measurement, in bytes (`VmHWM`; null where unknown).
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// A fault or operator step as it happened.
