@@ -67,6 +67,15 @@ impl Target {
 #[derive(Default)]
 pub struct Conn {
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The task driving the connection: aborted when the connection is discarded, so a timed-out request's
+    /// socket and buffers go at once instead of lingering until the server answers or closes.
+    task: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.discard();
+    }
 }
 
 /// What an answered request returned.
@@ -85,14 +94,21 @@ impl Conn {
         match tokio::time::timeout(timeout, self.exchange(target, method, path, body, timeout)).await {
             Ok(Ok(code)) => Ok(code),
             Ok(Err(failure)) => {
-                self.sender = None;
+                self.discard();
                 Err(failure)
             }
             Err(_) => {
                 // The connection may still carry the late answer: never reuse it.
-                self.sender = None;
+                self.discard();
                 Err(Failure::Timeout)
             }
+        }
+    }
+
+    fn discard(&mut self) {
+        self.sender = None;
+        if let Some(task) = self.task.take() {
+            task.abort();
         }
     }
 
@@ -106,7 +122,12 @@ impl Conn {
     ) -> Answer {
         let sender = match &mut self.sender {
             Some(s) if !s.is_closed() => s,
-            _ => self.sender.insert(connect(target, timeout).await?),
+            _ => {
+                self.discard();
+                let (sender, task) = connect(target, timeout).await?;
+                self.task = Some(task);
+                self.sender.insert(sender)
+            }
         };
         sender.ready().await.map_err(|e| classify::chain(&e))?;
         let mut req = Request::new(Full::new(body.clone()));
@@ -129,7 +150,10 @@ impl Conn {
 
 /// Opens a connection, bounded by the smaller of `timeout` and one second (a black-holed connect is a
 /// timeout either way, and the next request retries sooner).
-async fn connect(target: &Target, timeout: Duration) -> Result<SendRequest<Full<Bytes>>, Failure> {
+async fn connect(
+    target: &Target,
+    timeout: Duration,
+) -> Result<(SendRequest<Full<Bytes>>, tokio::task::AbortHandle), Failure> {
     let limit = timeout.min(Duration::from_secs(1));
     let stream = match tokio::time::timeout(limit, tokio::net::TcpStream::connect(target.addr)).await {
         Ok(Ok(s)) => s,
@@ -137,13 +161,18 @@ async fn connect(target: &Target, timeout: Duration) -> Result<SendRequest<Full<
         Err(_) => return Err(Failure::Timeout),
     };
     let _ = stream.set_nodelay(true);
-    let (sender, conn) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify::chain(&e))?;
-    // The connection task ends when the sender is dropped or the peer closes.
-    tokio::spawn(async move {
+    // Load answers are small: a 4 KiB read buffer (hyper's default starts at 8 KiB and adapts) keeps the
+    // memory of thousands of in-flight connections down; a longer answer just takes more reads.
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .read_buf_exact_size(Some(4096))
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| classify::chain(&e))?;
+    // The connection task ends when the sender is dropped, the peer closes, or the Conn discards it.
+    let task = tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(sender)
+    Ok((sender, task.abort_handle()))
 }
 
 /// Idle connections shared by request tasks that come and go (the open model).
@@ -223,5 +252,28 @@ mod tests {
         assert_eq!(put, Ok(503));
         assert_eq!(c.request(&t, Method::GET, "/", Bytes::new(), timeout).await, Err(Failure::Reset));
         server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_connection_is_closed_at_once() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // The server reads the request and never answers; it reports how long until the client hung up.
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await.unwrap();
+            let asked = std::time::Instant::now();
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+            (n.map(|r| r.unwrap_or(0)), asked.elapsed())
+        });
+        let t = Target::resolve(&format!("http://127.0.0.1:{port}")).await.unwrap();
+        let mut c = Conn::default();
+        let answer = c.request(&t, Method::GET, "/", Bytes::new(), Duration::from_millis(200)).await;
+        assert_eq!(answer, Err(Failure::Timeout));
+        let (read, waited) = server.await.unwrap();
+        assert_eq!(read, Ok(0), "the client closed its socket (EOF), not left it open for the late answer");
+        assert!(waited < Duration::from_secs(2), "closed {waited:?} after the request");
     }
 }
