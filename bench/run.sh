@@ -28,14 +28,17 @@ need() {
   fi
 }
 
-setup() {
-  need wrk wrk
-  need nginx nginx-light
+need_oha() {
   OHA=$ROOT/target/bench-tools/bin/oha
   if [ ! -x "$OHA" ]; then
     echo "bench: installing oha from crates.io into target/bench-tools (a few minutes, once)" >&2
     cargo install oha --locked --root "$ROOT/target/bench-tools" >/dev/null
   fi
+}
+
+setup() {
+  need wrk wrk
+  need nginx nginx-light
   cargo build --release -q --bin hadrill
   HADRILL=$ROOT/target/release/hadrill
 }
@@ -67,6 +70,7 @@ stop_nginx() {
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 throughput() {
+  need_oha
   local url="http://127.0.0.1:$PORT/" secs=${DURATION%s}
   : > "$WORK/h"; : > "$WORK/w"; : > "$WORK/o"
   for i in $(seq "$RUNS"); do

@@ -1,19 +1,23 @@
-//! The load engine's HTTP client: HTTP/1.1 keep-alive connections driven directly with hyper, as oha does,
-//! instead of a general-purpose client. The target URL is parsed and its host resolved once; a request is
-//! then one write and one read on a connection the caller owns (the closed loop's workers each hold one) or
-//! borrows from a [`Pool`] (the open model's request tasks). A connection that failed or timed out is dropped
-//! and the next request opens a new one, so every request is bounded by the timeout, connecting included.
+//! The load engine's HTTP client: HTTP/1.1 keep-alive connections spoken directly on a `TcpStream`, as wrk
+//! does, instead of through a general-purpose client. The target URL is parsed and its host resolved once; a
+//! request is one write and the reads of its answer on a connection the caller owns (the closed loop's
+//! workers each hold one) or borrows from a [`Pool`] (the open model's request tasks). A connection that
+//! failed or timed out is dropped and the next request opens a new one, so every request is bounded by the
+//! timeout, connecting included.
+//!
+//! Why not hyper's client connections (the engine used them before): each one costs a driving task, a
+//! dispatch channel and two buffers, about 30 KiB, and a saturated drill holds thousands of them in flight.
+//! Here a connection is its socket and one small buffer; answers are parsed with `httparse` and their bodies
+//! (Content-Length, chunked, or to the end of the connection) are counted and discarded, never kept.
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderValue, CONTENT_LENGTH, HOST};
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::classify;
 use crate::timeline::Failure;
@@ -23,7 +27,8 @@ use crate::timeline::Failure;
 pub struct Target {
     url: String,
     addr: SocketAddr,
-    host: HeaderValue,
+    /// The `Host` header's value: the URL's authority.
+    host: String,
     /// The URL's path and query, without a trailing `/` when it is only `/`.
     base_path: String,
 }
@@ -43,7 +48,7 @@ impl Target {
             .map_err(|e| format!("url {url:?}: cannot resolve {host}: {e}"))?
             .next()
             .ok_or_else(|| format!("url {url:?}: {host} resolves to no address"))?;
-        let host = HeaderValue::from_str(authority.as_str()).map_err(|e| format!("url {url:?}: {e}"))?;
+        let host = authority.as_str().to_owned();
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let base_path = if path == "/" { String::new() } else { path.to_owned() };
         Ok(Target { url: url.trim_end_matches('/').to_owned(), addr, host, base_path })
@@ -66,20 +71,18 @@ impl Target {
 /// One keep-alive connection, opened on first use and again after a failure.
 #[derive(Default)]
 pub struct Conn {
-    sender: Option<SendRequest<Full<Bytes>>>,
-    /// The task driving the connection: aborted when the connection is discarded, so a timed-out request's
-    /// socket and buffers go at once instead of lingering until the server answers or closes.
-    task: Option<tokio::task::AbortHandle>,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.discard();
-    }
+    stream: Option<TcpStream>,
+    /// The request being written, then the answer being read: reused from one request to the next.
+    buf: Vec<u8>,
 }
 
 /// What an answered request returned.
 pub type Answer = Result<u16, Failure>;
+
+/// The most a status line and headers may take; a longer head is not an HTTP answer this engine accepts.
+const MAX_HEAD: usize = 64 * 1024;
+/// The buffer a connection starts with and keeps: load answers are small, a longer one takes more reads.
+const BUF: usize = 2048;
 
 impl Conn {
     /// Sends one request and reads its whole answer, all within `timeout`. `path` is an absolute path.
@@ -91,8 +94,13 @@ impl Conn {
         body: Bytes,
         timeout: Duration,
     ) -> Answer {
-        match tokio::time::timeout(timeout, self.exchange(target, method, path, body, timeout)).await {
-            Ok(Ok(code)) => Ok(code),
+        match tokio::time::timeout(timeout, self.exchange(target, &method, path, &body, timeout)).await {
+            Ok(Ok((code, reusable))) => {
+                if !reusable {
+                    self.discard();
+                }
+                Ok(code)
+            }
             Ok(Err(failure)) => {
                 self.discard();
                 Err(failure)
@@ -105,74 +113,269 @@ impl Conn {
         }
     }
 
+    /// Closes the socket (at once: a timed-out request's server sees the close) and drops a buffer that a
+    /// long answer made large.
     fn discard(&mut self) {
-        self.sender = None;
-        if let Some(task) = self.task.take() {
-            task.abort();
+        self.stream = None;
+        if self.buf.capacity() > BUF {
+            self.buf = Vec::new();
         }
     }
 
+    /// One request and its answer: the status code, and whether the connection can carry another request.
     async fn exchange(
         &mut self,
         target: &Target,
-        method: Method,
+        method: &Method,
         path: &str,
-        body: Bytes,
+        body: &[u8],
         timeout: Duration,
-    ) -> Answer {
-        let sender = match &mut self.sender {
-            Some(s) if !s.is_closed() => s,
-            _ => {
-                self.discard();
-                let (sender, task) = connect(target, timeout).await?;
-                self.task = Some(task);
-                self.sender.insert(sender)
-            }
+    ) -> Result<(u16, bool), Failure> {
+        if self.stream.as_ref().is_some_and(|s| !idle_and_open(s)) {
+            self.stream = None;
+        }
+        let stream = match &mut self.stream {
+            Some(s) => s,
+            None => self.stream.insert(connect(target, timeout).await?),
         };
-        sender.ready().await.map_err(|e| classify::chain(&e))?;
-        let mut req = Request::new(Full::new(body.clone()));
-        *req.method_mut() = method;
-        *req.uri_mut() = path.parse().map_err(|_| Failure::Transport)?;
-        req.headers_mut().insert(HOST, target.host.clone());
-        if !body.is_empty() {
-            req.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        self.buf.clear();
+        self.buf.reserve(BUF);
+        write_head(&mut self.buf, target, method, path, body.len());
+        self.buf.extend_from_slice(body);
+        stream.write_all(&self.buf).await.map_err(|e| classify::io_kind(e.kind()))?;
+        self.buf.clear();
+        read_answer(stream, &mut self.buf).await
+    }
+}
+
+/// Whether a kept-alive connection can be reused: the server has neither closed it (a read would see the
+/// end) nor sent anything unasked. Does not wait.
+fn idle_and_open(stream: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// The request line and headers. A body is announced with Content-Length, and so is an empty one on the
+/// methods that normally carry one.
+fn write_head(buf: &mut Vec<u8>, target: &Target, method: &Method, path: &str, body_len: usize) {
+    use std::io::Write;
+    let _ = write!(buf, "{method} {path} HTTP/1.1\r\nhost: {}\r\n", target.host);
+    if body_len > 0 || matches!(*method, Method::PUT | Method::POST | Method::PATCH) {
+        let _ = write!(buf, "content-length: {body_len}\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// Reads more of the answer into `buf`; the connection's end here is a reset (the answer was cut short).
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, Failure> {
+    if buf.capacity() - buf.len() < BUF / 2 {
+        buf.reserve(BUF);
+    }
+    match stream.read_buf(buf).await {
+        Ok(0) => Err(Failure::Reset),
+        Ok(n) => Ok(n),
+        Err(e) => Err(classify::io_kind(e.kind())),
+    }
+}
+
+/// How an answer's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// No length given: the body runs to the end of the connection.
+    UntilClose,
+}
+
+/// An answer's head: its status, how its body ends, whether the connection stays open after it.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    code: u16,
+    framing: Framing,
+    keep_alive: bool,
+    /// Bytes the status line and headers took.
+    len: usize,
+}
+
+/// Parses a status line and headers; `None` until they are all in `buf`.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
+    let mut headers = [httparse::EMPTY_HEADER; 48];
+    let mut resp = httparse::Response::new(&mut headers);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        _ => return Err(Failure::Transport),
+    };
+    let code = resp.code.ok_or(Failure::Transport)?;
+    let mut keep_alive = resp.version == Some(1);
+    let (mut length, mut chunked) = (None, false);
+    for h in resp.headers.iter() {
+        let value = std::str::from_utf8(h.value).map_err(|_| Failure::Transport)?.trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            length = Some(value.parse::<u64>().map_err(|_| Failure::Transport)?);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.rsplit(',').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            if value.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")) {
+                keep_alive = false;
+            } else if value.split(',').any(|t| t.trim().eq_ignore_ascii_case("keep-alive")) {
+                keep_alive = true;
+            }
         }
-        let resp = sender.send_request(req).await.map_err(|e| classify::chain(&e))?;
-        let code = resp.status().as_u16();
-        // Read the body to its end so the connection can be reused; a body cut short is a reset.
-        let mut body = resp.into_body();
-        while let Some(frame) = body.frame().await {
-            frame.map_err(|e| classify::chain(&e))?;
+    }
+    let framing = match (code, chunked, length) {
+        (100..=199 | 204 | 304, _, _) => Framing::Empty,
+        (_, true, _) => Framing::Chunked,
+        (_, false, Some(n)) => Framing::Length(n),
+        (_, false, None) => Framing::UntilClose,
+    };
+    let keep_alive = keep_alive && framing != Framing::UntilClose;
+    Ok(Some(Head { code, framing, keep_alive, len }))
+}
+
+/// Reads an answer to its end, discarding its body: its status, and whether the connection can be reused.
+async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, bool), Failure> {
+    let head = loop {
+        match parse_head(buf)? {
+            // An interim answer (100 Continue): the real one follows.
+            Some(h) if (100..200).contains(&h.code) => {
+                if h.code == 101 {
+                    return Err(Failure::Transport);
+                }
+                buf.drain(..h.len);
+            }
+            Some(h) => break h,
+            None => {
+                fill(stream, buf).await?;
+            }
         }
-        Ok(code)
+    };
+    let rest = buf.len() - head.len;
+    let clean = match head.framing {
+        Framing::Empty => rest == 0,
+        Framing::Length(n) => {
+            let mut have = rest as u64;
+            while have < n {
+                buf.clear();
+                have += fill(stream, buf).await? as u64;
+            }
+            have == n
+        }
+        Framing::Chunked => {
+            let mut decoder = Chunked::default();
+            let mut at = head.len;
+            loop {
+                if let Some(used) = decoder.feed(&buf[at..])? {
+                    break at + used == buf.len();
+                }
+                buf.clear();
+                at = 0;
+                fill(stream, buf).await?;
+            }
+        }
+        Framing::UntilClose => {
+            loop {
+                buf.clear();
+                match fill(stream, buf).await {
+                    Ok(_) => continue,
+                    Err(Failure::Reset) => break,
+                    Err(other) => return Err(other),
+                }
+            }
+            false
+        }
+    };
+    // Bytes beyond the answer were never asked for: the connection is not trusted with another request.
+    Ok((head.code, head.keep_alive && clean))
+}
+
+/// Where a chunked body's decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ChunkState {
+    /// In a chunk-size line's hex digits.
+    #[default]
+    Size,
+    /// In a chunk extension, up to the end of the line.
+    Extension,
+    /// Skipping this many bytes of chunk data.
+    Data(u64),
+    /// The CR, then the LF, after a chunk's data.
+    DataCr,
+    DataLf,
+    /// In the trailer, after the last (empty) chunk; `true` at the start of a line.
+    Trailer(bool),
+}
+
+/// Follows a chunked body without keeping it.
+#[derive(Debug, Default)]
+struct Chunked {
+    state: ChunkState,
+    size: u64,
+}
+
+impl Chunked {
+    /// Consumes `data`: `Some(n)` when the body ended after its first `n` bytes, `None` when more is needed.
+    fn feed(&mut self, data: &[u8]) -> Result<Option<usize>, Failure> {
+        let mut i = 0;
+        while i < data.len() {
+            let b = data[i];
+            match self.state {
+                ChunkState::Size => match b {
+                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
+                        let digit = (b as char).to_digit(16).unwrap_or(0) as u64;
+                        self.size = self.size.checked_mul(16).ok_or(Failure::Transport)? + digit;
+                    }
+                    b';' | b' ' | b'\t' => self.state = ChunkState::Extension,
+                    b'\r' => {}
+                    b'\n' => self.end_of_size_line(),
+                    _ => return Err(Failure::Transport),
+                },
+                ChunkState::Extension => {
+                    if b == b'\n' {
+                        self.end_of_size_line();
+                    }
+                }
+                ChunkState::Data(left) => {
+                    let take = left.min((data.len() - i) as u64);
+                    i += take as usize;
+                    self.state =
+                        if take == left { ChunkState::DataCr } else { ChunkState::Data(left - take) };
+                    continue;
+                }
+                ChunkState::DataCr if b == b'\r' => self.state = ChunkState::DataLf,
+                ChunkState::DataCr | ChunkState::DataLf if b == b'\n' => self.state = ChunkState::Size,
+                ChunkState::DataCr | ChunkState::DataLf => return Err(Failure::Transport),
+                ChunkState::Trailer(line_start) => match b {
+                    b'\n' if line_start => return Ok(Some(i + 1)),
+                    b'\n' => self.state = ChunkState::Trailer(true),
+                    b'\r' => {}
+                    _ => self.state = ChunkState::Trailer(false),
+                },
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    fn end_of_size_line(&mut self) {
+        self.state = if self.size == 0 { ChunkState::Trailer(true) } else { ChunkState::Data(self.size) };
+        self.size = 0;
     }
 }
 
 /// Opens a connection, bounded by the smaller of `timeout` and one second (a black-holed connect is a
 /// timeout either way, and the next request retries sooner).
-async fn connect(
-    target: &Target,
-    timeout: Duration,
-) -> Result<(SendRequest<Full<Bytes>>, tokio::task::AbortHandle), Failure> {
+async fn connect(target: &Target, timeout: Duration) -> Result<TcpStream, Failure> {
     let limit = timeout.min(Duration::from_secs(1));
-    let stream = match tokio::time::timeout(limit, tokio::net::TcpStream::connect(target.addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(classify::io_kind(e.kind())),
-        Err(_) => return Err(Failure::Timeout),
-    };
-    let _ = stream.set_nodelay(true);
-    // Load answers are small: a 4 KiB read buffer (hyper's default starts at 8 KiB and adapts) keeps the
-    // memory of thousands of in-flight connections down; a longer answer just takes more reads.
-    let (sender, conn) = hyper::client::conn::http1::Builder::new()
-        .read_buf_exact_size(Some(4096))
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| classify::chain(&e))?;
-    // The connection task ends when the sender is dropped, the peer closes, or the Conn discards it.
-    let task = tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok((sender, task.abort_handle()))
+    match tokio::time::timeout(limit, TcpStream::connect(target.addr)).await {
+        Ok(Ok(s)) => {
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        }
+        Ok(Err(e)) => Err(classify::io_kind(e.kind())),
+        Err(_) => Err(Failure::Timeout),
+    }
 }
 
 /// Idle connections shared by request tasks that come and go (the open model).
@@ -187,9 +390,9 @@ impl Pool {
         self.idle.lock().expect("pool lock").pop().unwrap_or_default()
     }
 
-    /// Returns a connection for reuse; a failed one (already dropped) is not kept.
+    /// Returns a connection for reuse; a failed one (already closed) is not kept.
     pub fn put(&self, conn: Conn) {
-        if conn.sender.is_some() {
+        if conn.stream.is_some() {
             self.idle.lock().expect("pool lock").push(conn);
         }
     }
@@ -222,7 +425,7 @@ mod tests {
         let mut c = Conn::default();
         let answer = c.request(&t, Method::GET, "/", Bytes::new(), Duration::from_secs(1)).await;
         assert_eq!(answer, Err(Failure::Refused));
-        assert!(c.sender.is_none());
+        assert!(c.stream.is_none());
     }
 
     #[tokio::test]
@@ -275,5 +478,78 @@ mod tests {
         let (read, waited) = server.await.unwrap();
         assert_eq!(read, Ok(0), "the client closed its socket (EOF), not left it open for the late answer");
         assert!(waited < Duration::from_secs(2), "closed {waited:?} after the request");
+    }
+
+    #[test]
+    fn chunked_bodies_end_where_they_end_however_they_are_split() {
+        let body = b"4;ext=1\r\nwiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nx-trailer: 1\r\n\r\n";
+        for split in 0..=body.len() {
+            let mut d = Chunked::default();
+            let first = d.feed(&body[..split]).unwrap();
+            let end = match first {
+                Some(n) => n,
+                None => split + d.feed(&body[split..]).unwrap().expect("the body ends in the second part"),
+            };
+            assert_eq!(end, body.len(), "split at {split}");
+        }
+        let mut d = Chunked::default();
+        assert_eq!(d.feed(b"0\r\n\r\nHTTP/1.1").unwrap(), Some(5), "bytes after the body are not consumed");
+        assert_eq!(Chunked::default().feed(b"zz\r\n"), Err(Failure::Transport));
+        assert_eq!(Chunked::default().feed(b"2\r\nokXX"), Err(Failure::Transport));
+    }
+
+    #[test]
+    fn heads_give_status_framing_and_keep_alive() {
+        let head = |s: &str| parse_head(s.as_bytes()).unwrap().unwrap();
+        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello");
+        assert_eq!((h.code, h.framing, h.keep_alive, h.len), (200, Framing::Length(12), true, 39));
+        let h = head("HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n");
+        assert_eq!((h.code, h.framing, h.keep_alive), (503, Framing::Chunked, false));
+        assert!(!head("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n").keep_alive);
+        assert!(head("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n").keep_alive);
+        let h = head("HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!((h.framing, h.keep_alive), (Framing::UntilClose, false));
+        assert_eq!(head("HTTP/1.1 204 No Content\r\ncontent-length: 9\r\n\r\n").framing, Framing::Empty);
+        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\ncontent-le").unwrap(), None);
+        assert_eq!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n"), Err(Failure::Transport));
+        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n"), Err(Failure::Transport));
+    }
+
+    #[tokio::test]
+    async fn chunked_interim_and_closing_answers_over_a_socket() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // First connection: a 100 Continue then a chunked 201 sent in pieces, then an answer that closes the
+        // connection. Second connection: a body without a length, ended by the close.
+        let server = tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let (mut s, _) = listener.accept().await.unwrap();
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(std::str::from_utf8(&buf[..n]).unwrap().starts_with("PUT /kv/a HTTP/1.1\r\n"));
+            assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("content-length: 0\r\n"));
+            s.write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nab")
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            s.write_all(b"c\r\n0\r\n\r\n").await.unwrap();
+            let _ = s.read(&mut buf).await.unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            let (mut s, _) = listener.accept().await.unwrap();
+            let _ = s.read(&mut buf).await.unwrap();
+            s.write_all(b"HTTP/1.1 202 Accepted\r\n\r\nuntil the end").await.unwrap();
+        });
+        let t = Target::resolve(&format!("http://127.0.0.1:{port}")).await.unwrap();
+        let mut c = Conn::default();
+        let timeout = Duration::from_secs(2);
+        assert_eq!(c.request(&t, Method::PUT, "/kv/a", Bytes::new(), timeout).await, Ok(201));
+        assert!(c.stream.is_some(), "a complete chunked answer keeps the connection");
+        assert_eq!(c.request(&t, Method::GET, "/", Bytes::new(), timeout).await, Ok(200));
+        assert!(c.stream.is_none(), "connection: close is honoured");
+        assert_eq!(c.request(&t, Method::GET, "/", Bytes::new(), timeout).await, Ok(202));
+        assert!(c.stream.is_none());
+        server.await.unwrap();
     }
 }
