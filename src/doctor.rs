@@ -2,9 +2,7 @@
 //! Exit 0 only if a drill can run (Docker, Compose, a base image present or buildable); missing network-fault
 //! features are warnings, because drills without those faults still run.
 
-use std::process::Stdio;
-
-use crate::docker::{connect, labels};
+use crate::docker::connect;
 use crate::images::base::{self, BaseAction};
 use crate::stack::compose::ComposeCli;
 
@@ -44,7 +42,7 @@ pub fn drill_can_run(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.status != Status::Fail)
 }
 
-const NETTOOLS: &str = "hadrill/nettools:local";
+use crate::fault::netfault::HELPER_IMAGE as NETTOOLS;
 
 /// Runs every check, printing each line as it completes.
 pub async fn run_checks(base_image: &str) -> Vec<Check> {
@@ -99,27 +97,18 @@ pub async fn run_checks(base_image: &str) -> Vec<Check> {
         ));
         return checks;
     }
-    let probe =
-        "tc qdisc add dev eth0 root netem delay 1ms >/dev/null 2>&1 && echo netem=yes || echo netem=no; \
-                 iptables -A OUTPUT -m statistic --mode random --probability 0.5 -j DROP >/dev/null 2>&1 \
-                 && echo iptables=yes || echo iptables=no; \
-                 tc qdisc del dev eth0 root >/dev/null 2>&1; \
-                 tc qdisc add dev eth0 root tbf rate 1mbit burst 32kbit latency 400ms >/dev/null 2>&1 \
-                 && echo tbf=yes || echo tbf=no";
-    let out = tokio::process::Command::new("docker")
-        .args(["run", "--rm", "--cap-add", "NET_ADMIN", "--label"])
-        .arg(format!("{}=doctor", labels::HELPER_FOR))
-        .args([NETTOOLS, "sh", "-c", probe])
-        .stdin(Stdio::null())
-        .output()
-        .await;
-    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
-    let has = |k: &str| text.contains(&format!("{k}=yes"));
-    if has("iptables") {
+    let k = crate::fault::netfault::kernel_features().await;
+    if k.iptables && k.statistic {
         emit(Check::new(
             "iptables",
             Status::Ok,
-            "works in a helper container (partitions, packet loss via -m statistic)",
+            "works in a helper container (partition; loss via -m statistic)",
+        ));
+    } else if k.iptables {
+        emit(Check::new(
+            "iptables",
+            Status::Warn,
+            "works, but not -m statistic: loss faults are unavailable",
         ));
     } else {
         emit(Check::new(
@@ -128,17 +117,23 @@ pub async fn run_checks(base_image: &str) -> Vec<Check> {
             "does not work in a container: partition and loss faults are unavailable",
         ));
     }
-    if has("netem") {
-        emit(Check::new("netem", Status::Ok, "tc netem available (delay, jitter, loss)"));
+    if k.netem {
+        emit(Check::new("netem", Status::Ok, "tc netem available (delay faults)"));
     } else {
-        let tbf = if has("tbf") { "tbf works (bandwidth limits); " } else { "" };
         emit(Check::new(
             "netem",
             Status::Warn,
-            format!(
-                "sch_netem missing from this kernel: no delay/jitter faults; {tbf}packet loss uses iptables instead \
-                 (modprobe sch_netem on the host where available)"
-            ),
+            "sch_netem missing from this kernel: delay faults are unavailable (modprobe sch_netem on the host \
+             where the module exists); loss does not need it (iptables)",
+        ));
+    }
+    if k.tbf {
+        emit(Check::new("tbf", Status::Ok, "tc tbf available (throttle faults)"));
+    } else {
+        emit(Check::new(
+            "tbf",
+            Status::Warn,
+            "tc tbf does not work in a container: throttle faults are unavailable",
         ));
     }
     checks

@@ -31,5 +31,6 @@ pub mod rss;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;
+pub mod units;
 
 pub use error::{Error, Result};

@@ -24,7 +24,7 @@ use crate::fault::{Injector, Ledger};
 use crate::load::engine::Plan;
 use crate::load::{self, Counters, LoadConfig};
 use crate::observe::events::EventLog;
-use crate::scenario::model::Probe;
+use crate::scenario::model::{Action, Probe};
 use crate::scenario::Scenario;
 use crate::stack::compose::ComposeCli;
 use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
@@ -78,6 +78,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, cancel: CancellationTok
         r = crate::images::build::ensure(&docker, &spec, &opts.base_image, false) => { r?; }
         _ = cancel.cancelled() => return Err(Error::Interrupted),
     }
+    check_kernel(scenario).await?;
     let running = RunningStack::prepare(spec, compose)?;
     phase(&format!("bringing up {} as {}", running.spec.name, running.project));
     let up_opts = UpOptions { timeout: opts.up_timeout };
@@ -142,6 +143,46 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, cancel: CancellationTok
         started_unix_ms: clock.start_unix_ms(),
         kept: opts.keep,
     })
+}
+
+/// A network fault this kernel cannot do makes the scenario unusable here: said (with the action's place in the
+/// file) before the stack comes up, rather than as an unverified fault in the middle of a drill.
+async fn check_kernel(sc: &Scenario) -> Result<()> {
+    let network = |a: &Action| {
+        matches!(
+            a,
+            Action::Partition { .. } | Action::Loss { .. } | Action::Delay { .. } | Action::Throttle { .. }
+        )
+    };
+    if !sc.actions.iter().any(|p| network(&p.action)) {
+        return Ok(());
+    }
+    let k = crate::fault::netfault::kernel_features().await;
+    for p in &sc.actions {
+        let missing = match p.action {
+            Action::Delay { .. } if !k.netem => {
+                "tc netem, and this kernel has no sch_netem module (load it with `modprobe sch_netem` where the \
+                 module exists; `loss` and `throttle` work without it)"
+            }
+            Action::Throttle { .. } if !k.tbf => "tc tbf, which does not work in a container on this machine",
+            Action::Loss { .. } if !(k.iptables && k.statistic) => {
+                "iptables with -m statistic, which does not work in a container on this machine"
+            }
+            Action::Partition { .. } if !k.iptables => "iptables, which does not work in a container on this machine",
+            _ => continue,
+        };
+        return Err(crate::scenario::ScenarioError {
+            file: sc.file.clone(),
+            line: p.place.0,
+            col: p.place.1,
+            message: format!(
+                "action {:?} needs {missing}; `hadrill doctor` lists what works here",
+                p.action.name()
+            ),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn phase(text: &str) {
@@ -333,7 +374,7 @@ async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resul
                 let Some(port) = c.ports.get("6379/tcp") else { continue };
                 let published = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
                 map.insert(format!("{}:6379", c.service), published);
-                for ip in crate::fault::partition::addresses(&b.docker, &c.id).await? {
+                for ip in crate::fault::netfault::addresses(&b.docker, &c.id).await? {
                     map.insert(format!("{ip}:6379"), published);
                 }
             }

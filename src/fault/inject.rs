@@ -1,6 +1,6 @@
 //! Injecting one scheduled fault or step: act on each target container through the Docker API, find when it
 //! took effect (the daemon's event time, a time the command reported, or when hadrill's call returned), verify
-//! it (dead, paused, detached, packets dropped, exit 0), and register its revert in the ledger.
+//! it (dead, paused, detached, packets dropped or delayed, disk filled, exit 0), and register its revert in the ledger.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +13,8 @@ use bollard::Docker;
 use rand::rngs::StdRng;
 
 use super::ledger::{Ledger, Revert};
-use super::{exec, partition, targets};
+use super::netfault::{self, NetFault};
+use super::{diskfill, exec, targets};
 use crate::docker::discover::Container;
 use crate::observe::events::{unix_now_ns, EventLog};
 use crate::scenario::model::{Action, Planned};
@@ -160,7 +161,45 @@ impl Injector {
                 self.verify_state(c, |s| s.paused, "paused", effect).await
             }
             Action::Disconnect { network } => self.disconnect(p, c, network, since).await,
-            Action::Partition { peers } => self.partition(p, c, peers).await,
+            Action::Partition { peers } => match self.peer_addresses(peers).await {
+                Ok(ips) if ips.is_empty() => {
+                    Part::failed(format!("no address found for {}", peers.join(", ")))
+                }
+                Ok(ips) => self.network(p, c, NetFault::Partition { peers: ips }).await,
+                Err(e) => Part::failed(e),
+            },
+            Action::Loss { percent, peers } => match self.peer_addresses(peers).await {
+                Ok(ips) if ips.is_empty() && !peers.is_empty() => {
+                    Part::failed(format!("no address found for {}", peers.join(", ")))
+                }
+                Ok(ips) => self.network(p, c, NetFault::Loss { percent: *percent, peers: ips }).await,
+                Err(e) => Part::failed(e),
+            },
+            Action::Delay { latency, jitter } => {
+                self.network(p, c, NetFault::Delay { latency: *latency, jitter: *jitter }).await
+            }
+            Action::Throttle { kbit } => self.network(p, c, NetFault::Throttle { kbit: *kbit }).await,
+            Action::FillDisk { path, amount, max_fill } => {
+                let filled = diskfill::apply(d, &self.project, &c.id, &name, path, *amount, *max_fill).await;
+                let filled = match filled {
+                    Ok(f) => f,
+                    Err(e) => return Part::failed(e.to_string()),
+                };
+                let effect = unix_now_ns();
+                let ok = diskfill::reached(*amount, filled.written, filled.avail_after, filled.total);
+                let human = crate::units::human_bytes;
+                let detail = format!(
+                    "wrote {} to {}/{}: {} of {} available, was {}",
+                    human(filled.written),
+                    path,
+                    diskfill::FILL_FILE,
+                    human(filled.avail_after),
+                    human(filled.total),
+                    human(filled.avail_before)
+                );
+                self.ledger.register(p.index, Revert::DiskFill(filled));
+                Part { effect: Some((effect, EffectSource::Hadrill)), verified: ok, detail }
+            }
             Action::Exec { command, user } => {
                 let env = vec![
                     format!("HADRILL_AT_MS={}", self.clock.nanos_to_unix_ms(scheduled)),
@@ -255,38 +294,52 @@ impl Injector {
         }
     }
 
-    async fn partition(&self, p: &Planned, c: &Container, peers: &[String]) -> Part {
+    /// The addresses of every container of the peer services, on all their networks.
+    async fn peer_addresses(&self, peers: &[String]) -> Result<Vec<String>, String> {
         let mut ips = Vec::new();
         for peer in self.containers.iter().filter(|x| peers.contains(&x.service)) {
-            match partition::addresses(&self.docker, &peer.id).await {
-                Ok(a) => ips.extend(a),
+            ips.extend(netfault::addresses(&self.docker, &peer.id).await.map_err(|e| e.to_string())?);
+        }
+        Ok(ips)
+    }
+
+    /// Installs a network fault from a helper in the target's namespace, then verifies it by its counters
+    /// (packets dropped, or sent through the qdisc) within 2 s.
+    async fn network(&self, p: &Planned, c: &Container, fault: NetFault) -> Part {
+        let installed =
+            match netfault::apply(&self.docker, &self.project, &c.id, &c.display_name(), fault).await {
+                Ok(i) => i,
                 Err(e) => return Part::failed(e.to_string()),
-            }
-        }
-        if ips.is_empty() {
-            return Part::failed(format!("no address found for {}", peers.join(", ")));
-        }
-        let part = match partition::apply(&self.docker, &self.project, &c.id, &c.display_name(), &ips).await {
-            Ok(p) => p,
-            Err(e) => return Part::failed(e.to_string()),
-        };
+            };
         let effect = unix_now_ns();
-        self.ledger.register(p.index, Revert::Unpartition(part.clone()));
-        let mut dropped = 0;
+        self.ledger.register(p.index, Revert::NetFault(installed.clone()));
+        let mut affected = 0;
         for _ in 0..20 {
-            dropped = partition::dropped(&self.docker, &part).await.unwrap_or(0);
-            if dropped > 0 {
+            affected = netfault::affected(&self.docker, &installed).await.unwrap_or(0);
+            if affected > 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let what = match &installed.fault {
+            NetFault::Partition { peers } => format!("DROP rules for {} addresses", peers.len()),
+            NetFault::Loss { percent, peers } if peers.is_empty() => {
+                format!("{percent}% random DROP (iptables statistic) on all but loopback")
+            }
+            NetFault::Loss { percent, peers } => {
+                format!("{percent}% random DROP (iptables statistic) for {} addresses", peers.len())
+            }
+            NetFault::Delay { .. } => "netem on every interface".to_string(),
+            NetFault::Throttle { .. } => "tbf on every interface".to_string(),
+        };
+        let verb = installed.fault.effect_words(affected);
         Part {
             effect: Some((effect, EffectSource::Hadrill)),
-            verified: dropped > 0,
-            detail: if dropped > 0 {
-                format!("DROP rules for {} addresses; {dropped} packets dropped within 2s", ips.len())
+            verified: affected > 0,
+            detail: if affected > 0 {
+                format!("{what}; {affected} {verb} within 2s")
             } else {
-                format!("DROP rules for {} addresses in place; no packet dropped within 2s", ips.len())
+                format!("{what} in place; {verb} within 2s")
             },
         }
     }
@@ -308,6 +361,27 @@ fn summarize(p: &Planned, names: &[String]) -> String {
         Action::Pause => format!("pause {who}{dur}"),
         Action::Disconnect { network } => format!("disconnect {who} from network {network}{dur}"),
         Action::Partition { peers } => format!("partition {who} from {}{dur}", peers.join(", ")),
+        Action::Loss { percent, peers } if peers.is_empty() => format!("loss {percent}% on {who}{dur}"),
+        Action::Loss { percent, peers } => {
+            format!("loss {percent}% between {who} and {}{dur}", peers.join(", "))
+        }
+        Action::Delay { latency, jitter } if jitter.is_zero() => {
+            format!("delay {who} by {}{dur}", crate::duration::human(*latency))
+        }
+        Action::Delay { latency, jitter } => format!(
+            "delay {who} by {} ± {}{dur}",
+            crate::duration::human(*latency),
+            crate::duration::human(*jitter)
+        ),
+        Action::Throttle { kbit } => format!("throttle {who} to {kbit} kbit/s{dur}"),
+        Action::FillDisk { path, amount, .. } => match amount {
+            diskfill::Amount::Size(n) => {
+                format!("fill-disk {who}:{path} with {}{dur}", crate::units::human_bytes(*n))
+            }
+            diskfill::Amount::Free(n) => {
+                format!("fill-disk {who}:{path} to {} free{dur}", crate::units::human_bytes(*n))
+            }
+        },
         Action::Exec { command, .. } => format!("exec in {who}: {}", command.join(" ")),
     }
 }

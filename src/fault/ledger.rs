@@ -9,16 +9,31 @@ use bollard::models::{EndpointSettings, NetworkConnectRequest};
 use bollard::query_parameters::StartContainerOptions;
 use bollard::Docker;
 
-use super::partition::{self, Partition};
+use super::diskfill::{self, Filled};
+use super::netfault::{self, Installed};
 use crate::timeline::{Clock, Nanos};
 
 /// How to undo one fault on one container.
 #[derive(Debug, Clone)]
 pub enum Revert {
-    Unpause { id: String, name: String },
-    Reconnect { id: String, name: String, network: String, aliases: Vec<String> },
-    Unpartition(Partition),
-    Start { id: String, name: String },
+    Unpause {
+        id: String,
+        name: String,
+    },
+    Reconnect {
+        id: String,
+        name: String,
+        network: String,
+        aliases: Vec<String>,
+    },
+    /// Remove a network fault (iptables rules or tc qdiscs) and its helper container.
+    NetFault(Installed),
+    /// Delete a disk fill's file and its helper container.
+    DiskFill(Filled),
+    Start {
+        id: String,
+        name: String,
+    },
 }
 
 impl Revert {
@@ -26,7 +41,8 @@ impl Revert {
         match self {
             Revert::Unpause { name, .. } => format!("unpause {name}"),
             Revert::Reconnect { name, network, .. } => format!("reconnect {name} to {network}"),
-            Revert::Unpartition(p) => format!("remove the partition rules of {}", p.target),
+            Revert::NetFault(n) => format!("remove the network fault in {}", n.target),
+            Revert::DiskFill(f) => format!("delete the fill file in {}:{}", f.target, f.path),
             Revert::Start { name, .. } => format!("start {name}"),
         }
     }
@@ -44,9 +60,14 @@ impl Revert {
                 };
                 docker.connect_network(network, req).await.map_err(|e| e.to_string())
             }
-            Revert::Unpartition(p) => match partition::revert(docker, p).await {
+            Revert::NetFault(n) => match netfault::revert(docker, n).await {
                 Ok(true) => Ok(()),
-                Ok(false) => Err("rules still listed after removal".into()),
+                Ok(false) => Err("rules or qdiscs still listed after removal".into()),
+                Err(e) => Err(e.to_string()),
+            },
+            Revert::DiskFill(f) => match diskfill::revert(docker, f).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the fill file is still there after removal".into()),
                 Err(e) => Err(e.to_string()),
             },
             Revert::Start { id, .. } => {

@@ -1,10 +1,11 @@
 //! Faults and operator steps: choosing the target containers, injecting each action through the Docker API,
 //! verifying it took effect (with the daemon's timestamp), and the ledger of reverts that always run.
 
+pub mod diskfill;
 pub mod exec;
 pub mod inject;
 pub mod ledger;
-pub mod partition;
+pub mod netfault;
 pub mod targets;
 
 pub use inject::Injector;

@@ -1,6 +1,6 @@
 //! The RTO breakdown: fault, first client error, the stack noticing (LB marks a server down, Sentinel or
 //! Patroni loses the master), promotion or re-route, first success, stable recovery; each with the interval
-//! since the step before. Client-side steps come from the requests, stack-side ones from the observers.
+//! since the step before, in the order they happened. Client-side steps come from the requests, stack-side ones from the observers.
 
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +74,15 @@ pub fn breakdown(
             if recovered.is_some() { "success ratio held for stable_for".into() } else { "—".into() },
         ),
     ];
+    // In the order things happened (a load balancer may mark a server down after clients already recovered
+    // through the others), so no interval is negative; steps that did not happen go last.
+    let mut raw = raw;
+    raw.sort_by(|a, b| match (a.1, b.1) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
     let mut prev: Option<f64> = None;
     raw.into_iter()
         .map(|(step, at, evidence)| {
@@ -125,12 +134,39 @@ mod tests {
     }
 
     #[test]
+    fn steps_are_in_the_order_they_happened_so_no_interval_is_negative() {
+        let tl = timeline(20_000, 10, |t| (5000..5100).contains(&t));
+        let r = rto(&tl, Some(5000 * MILLI), 20 * SECOND, 1.0, 3 * SECOND);
+        let b = breakdown(&tl, Some(5000 * MILLI), &r, &[ev(6000, StackEventKind::Detection, "DOWN")]);
+        let steps: Vec<&str> = b.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(
+            &steps[..5],
+            ["fault", "first_client_error", "first_success", "stable_recovery", "stack_detection"]
+        );
+        assert_eq!(b[4].since_previous_ms, Some(900.0), "detection 900 ms after the recovery");
+        assert!(b.iter().filter_map(|s| s.since_previous_ms).all(|d| d >= 0.0));
+    }
+
+    #[test]
     fn unobserved_steps_are_skipped_in_intervals() {
         let tl = timeline(20_000, 10, |t| (5000..7000).contains(&t));
         let r = rto(&tl, Some(5000 * MILLI), 20 * SECOND, 1.0, 3 * SECOND);
         let b = breakdown(&tl, Some(5000 * MILLI), &r, &[]);
-        assert_eq!(b[2].at_ms, None);
-        assert_eq!(b[4].since_previous_ms, Some(2000.0), "first success measured from the first error");
+        let steps: Vec<&str> = b.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(
+            steps,
+            [
+                "fault",
+                "first_client_error",
+                "first_success",
+                "stable_recovery",
+                "stack_detection",
+                "promotion_or_reroute"
+            ],
+            "unobserved steps go last"
+        );
+        assert_eq!(b[4].at_ms, None);
+        assert_eq!(b[2].since_previous_ms, Some(2000.0), "first success measured from the first error");
         assert!(breakdown(&tl, None, &r, &[]).is_empty());
     }
 }

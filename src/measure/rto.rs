@@ -56,7 +56,7 @@ pub fn sorted_by_intended(outcomes: &[Outcome]) -> std::borrow::Cow<'_, [Outcome
 pub struct Recovery {
     pub status: RtoStatus,
     pub t_fault: Option<Nanos>,
-    /// The start of the first stable window; `t_fault` itself for `no_failure`.
+    /// The start of the first stable window after the first failure; `t_fault` itself for `no_failure`.
     pub t_recovered: Option<Nanos>,
     /// Intended send time of the first failed request at or after `t_fault`.
     pub first_error: Option<Nanos>,
@@ -81,7 +81,9 @@ impl Recovery {
 
 /// The recovery point of `sorted` (by intended time) for a fault at `t_fault`.
 ///
-/// Candidates are the successful requests intended at or after `t_fault`, in order; the first whose window
+/// Candidates are the successful requests intended after the first failure at or after `t_fault`, in order (a
+/// quiet spell between the fault and the first failure is not a recovery: the trouble had not started); the
+/// first whose window
 /// `[s, s + stable_for)` lies inside the load and holds at least `ratio` successes wins. Two pointers over the
 /// window bounds make it O(n). The window's left edge is a time, not an index: requests intended at the same
 /// instant as the candidate but sorted before it are in its window.
@@ -103,6 +105,7 @@ pub fn recovery(
     }
     r.status = RtoStatus::NotRecovered;
     r.t_recovered = None;
+    let after = &after[after.iter().position(|o| !o.ok()).unwrap_or(0)..];
     // stable_for = 0 would give empty windows; one nanosecond holds just the candidate.
     let stable_for = stable_for.max(1);
     let (mut lo, mut hi, mut good) = (0usize, 0usize, 0u64);
@@ -265,6 +268,17 @@ pub(crate) mod tests {
             rto(&tl, Some(5000 * MILLI), 20 * SECOND, 0.76, 3 * SECOND).status,
             RtoStatus::NotRecovered
         );
+    }
+
+    #[test]
+    fn a_quiet_spell_before_the_first_failure_is_not_a_recovery() {
+        // The fault takes effect at 2 s; clients are fine for 4 s (a degradation that builds up), then fail
+        // for 1 s. Recovery is from that failure, not the 3 s of success right after the fault.
+        let tl = timeline(20_000, 10, |t| (6000..7000).contains(&t));
+        let r = recovery(&tl, Some(2000 * MILLI), 20 * SECOND, 1.0, 3 * SECOND);
+        assert_eq!((r.status, r.t_recovered), (RtoStatus::Recovered, Some(7000 * MILLI)));
+        assert_eq!(r.first_error, Some(6000 * MILLI));
+        assert_eq!(r.to_rto().rto_ms, Some(5000.0));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::model::{Report, Verdict};
 use crate::measure::rpo::RpoStatus;
 use crate::measure::rto::RtoStatus;
 
-fn opt_ms(v: Option<f64>) -> String {
+pub(super) fn opt_ms(v: Option<f64>) -> String {
     match v {
         Some(ms) if ms >= 10_000.0 => format!("{:.1} s", ms / 1000.0),
         Some(ms) if ms >= 1000.0 => format!("{:.2} s", ms / 1000.0),
@@ -17,7 +17,7 @@ fn opt_ms(v: Option<f64>) -> String {
     }
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
+pub(super) fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Passed => "PASSED",
         Verdict::Failed => "FAILED",

@@ -1,7 +1,8 @@
-//! Reports: one [`model::Report`] built from a drill's recording; JSON, Markdown, JUnit and the console verdict
+//! Reports: one [`model::Report`] built from a drill's recording; JSON, Markdown, HTML, JUnit and the console verdict
 //! are views of it and none recomputes a number.
 
 pub mod build;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;

@@ -1,10 +1,10 @@
-//! Writing a report's files: `reports/<scenario>/<UTC time>/{report.json, report.md, junit.xml}`, and on
+//! Writing a report's files: `reports/<scenario>/<UTC time>/{report.json, report.md, report.html, junit.xml}`, and on
 //! GitHub Actions the Markdown appended to `$GITHUB_STEP_SUMMARY`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{junit, markdown, Report};
+use super::{html, junit, markdown, Report};
 use crate::error::{Error, Result};
 
 /// The folder a report goes to: `<root>/<scenario>/<YYYYMMDDTHHMMSSZ>`.
@@ -20,6 +20,7 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let json = serde_json::to_string_pretty(report).map_err(|e| Error::Other(format!("report JSON: {e}")))?;
     let md = markdown::render(report);
+    let page = html::render(report);
     let cases: Vec<junit::Case> = report
         .expectations
         .iter()
@@ -35,9 +36,12 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
         &cases,
         report.aborted.as_deref(),
     );
-    for (name, text) in
-        [("report.json", json.as_str()), ("report.md", md.as_str()), ("junit.xml", xml.as_str())]
-    {
+    for (name, text) in [
+        ("report.json", json.as_str()),
+        ("report.md", md.as_str()),
+        ("report.html", page.as_str()),
+        ("junit.xml", xml.as_str()),
+    ] {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
     }

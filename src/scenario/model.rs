@@ -90,7 +90,7 @@ pub enum Pick {
     One,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Send a signal (default SIGKILL). With a duration, the container is started again after it.
     Kill {
@@ -114,6 +114,28 @@ pub enum Action {
     Partition {
         peers: Vec<String>,
     },
+    /// Drop each packet to and from the peers (every packet but loopback when `peers` is empty) with
+    /// probability `percent / 100`, in each direction, for the duration (iptables `-m statistic`).
+    Loss {
+        percent: f64,
+        peers: Vec<String>,
+    },
+    /// Delay every packet the target sends by `latency` ± `jitter` for the duration (tc netem).
+    Delay {
+        latency: Duration,
+        jitter: Duration,
+    },
+    /// Limit what the target sends to `kbit` kilobits per second for the duration (tc tbf).
+    Throttle {
+        kbit: u64,
+    },
+    /// Fill the filesystem of `path` in the target (one file, deleted at the revert): `size` bytes, or what
+    /// leaves `free` bytes available; never more than `max_fill`.
+    FillDisk {
+        path: String,
+        amount: crate::fault::diskfill::Amount,
+        max_fill: u64,
+    },
     /// Run a command (operator steps such as promoting a replica, or faults of one's own).
     Exec {
         command: Vec<String>,
@@ -130,6 +152,10 @@ impl Action {
             Action::Pause => "pause",
             Action::Disconnect { .. } => "disconnect",
             Action::Partition { .. } => "partition",
+            Action::Loss { .. } => "loss",
+            Action::Delay { .. } => "delay",
+            Action::Throttle { .. } => "throttle",
+            Action::FillDisk { .. } => "fill-disk",
             Action::Exec { .. } => "exec",
         }
     }
@@ -144,8 +170,13 @@ pub struct Planned {
     pub at: Duration,
     pub action: Action,
     pub target: Target,
-    /// How long the fault lasts before its revert (pause, disconnect, partition; optional for kill/stop).
+    /// How long the fault lasts before its revert (pause, disconnect, partition, loss, delay, throttle,
+    /// fill-disk;
+    /// optional for kill/stop).
     pub duration: Option<Duration>,
+    /// Where the action's `action = ...` value is in the file (line, column), for errors found later, such as
+    /// a kernel that lacks what the action needs.
+    pub place: (usize, usize),
 }
 
 impl Planned {

@@ -19,6 +19,10 @@ pub const MAX_REQUESTS: u64 = 50_000_000;
 
 type S<T> = Spanned<T>;
 
+/// The most a `fill-disk` writes unless the scenario raises `max_fill`: enough for a service's own volume or
+/// tmpfs, too little to fill a host's disk by mistake.
+pub const DEFAULT_MAX_FILL: u64 = 4 << 30;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -91,6 +95,14 @@ struct RawAction {
     peers: Option<S<Vec<String>>>,
     command: Option<S<Vec<String>>>,
     user: Option<S<String>>,
+    percent: Option<S<f64>>,
+    latency: Option<S<String>>,
+    jitter: Option<S<String>>,
+    rate: Option<S<String>>,
+    path: Option<S<String>>,
+    size: Option<S<String>>,
+    free: Option<S<String>>,
+    max_fill: Option<S<String>>,
 }
 
 const SIGNALS: [&str; 8] =
@@ -382,7 +394,8 @@ fn parse_action(
         None => Ok(()),
     };
     let duration = a.duration.as_ref().map(|d| cx.dur(d, "duration")).transpose()?;
-    let needs_duration = matches!(verb, "pause" | "disconnect" | "partition");
+    let needs_duration =
+        matches!(verb, "pause" | "disconnect" | "partition" | "loss" | "delay" | "throttle" | "fill-disk");
     if needs_duration && duration.is_none() {
         return Err(
             cx.err(raw.span(), format!("action {verb:?} needs a duration (how long until it is reverted)"))
@@ -414,8 +427,24 @@ fn parse_action(
     if verb != "disconnect" {
         reject(span_of(&a.network), "network")?;
     }
-    if verb != "partition" {
+    if !matches!(verb, "partition" | "loss") {
         reject(a.peers.as_ref().map(|p| p.span()), "peers")?;
+    }
+    if verb != "loss" {
+        reject(a.percent.as_ref().map(|p| p.span()), "percent")?;
+    }
+    if verb != "delay" {
+        reject(span_of(&a.latency), "latency")?;
+        reject(span_of(&a.jitter), "jitter")?;
+    }
+    if verb != "throttle" {
+        reject(span_of(&a.rate), "rate")?;
+    }
+    if verb != "fill-disk" {
+        for (field, v) in [("path", &a.path), ("size", &a.size), ("free", &a.free), ("max_fill", &a.max_fill)]
+        {
+            reject(span_of(v), field)?;
+        }
     }
     if verb != "exec" {
         reject(a.command.as_ref().map(|c| c.span()), "command")?;
@@ -465,6 +494,90 @@ fn parse_action(
             }
             Action::Partition { peers: p.get_ref().clone() }
         }
+        "loss" => {
+            let pct = a.percent.as_ref().ok_or_else(|| {
+                cx.err(raw.span(), "action \"loss\" needs percent = <share of packets dropped, 0-100>")
+            })?;
+            if !(*pct.get_ref() > 0.0 && *pct.get_ref() <= 100.0) {
+                return Err(
+                    cx.err(pct.span(), format!("percent {} must be above 0 and at most 100", pct.get_ref()))
+                );
+            }
+            let peers = match &a.peers {
+                Some(p) => {
+                    check_services(cx, spec, p.span(), p.get_ref())?;
+                    if let Some(both) = p.get_ref().iter().find(|s| services.contains(s)) {
+                        return Err(cx.err(p.span(), format!("service {both:?} is both a target and a peer")));
+                    }
+                    p.get_ref().clone()
+                }
+                None => Vec::new(),
+            };
+            Action::Loss { percent: *pct.get_ref(), peers }
+        }
+        "delay" => {
+            let l = a.latency.as_ref().ok_or_else(|| {
+                cx.err(raw.span(), "action \"delay\" needs latency = \"<added delay, e.g. 200ms>\"")
+            })?;
+            let latency = cx.dur(l, "latency")?;
+            let jitter = cx.opt_dur(&a.jitter, "jitter", Duration::ZERO)?;
+            if latency.is_zero() {
+                return Err(cx.err(l.span(), "latency must be above 0"));
+            }
+            if let Some(j) = a.jitter.as_ref().filter(|_| jitter > latency) {
+                return Err(cx.err(j.span(), "jitter must not exceed latency"));
+            }
+            Action::Delay { latency, jitter }
+        }
+        "throttle" => {
+            let r = a.rate.as_ref().ok_or_else(|| {
+                cx.err(raw.span(), "action \"throttle\" needs rate = \"<bandwidth, e.g. 1mbit>\"")
+            })?;
+            let kbit =
+                crate::units::parse_kbit(r.get_ref()).map_err(|e| cx.err(r.span(), format!("rate: {e}")))?;
+            Action::Throttle { kbit }
+        }
+        "fill-disk" => {
+            let path = a.path.as_ref().ok_or_else(|| {
+                cx.err(raw.span(), "action \"fill-disk\" needs path = \"<a directory in the target>\"")
+            })?;
+            if !path.get_ref().starts_with('/') || path.get_ref().contains('\'') {
+                return Err(cx.err(
+                    path.span(),
+                    format!("path {:?} must be absolute (and without quotes)", path.get_ref()),
+                ));
+            }
+            let bytes = |v: &S<String>, what: &str| {
+                crate::units::parse_bytes(v.get_ref()).map_err(|e| cx.err(v.span(), format!("{what}: {e}")))
+            };
+            let amount = match (&a.size, &a.free) {
+                (Some(v), None) => crate::fault::diskfill::Amount::Size(bytes(v, "size")?),
+                (None, Some(v)) => crate::fault::diskfill::Amount::Free(bytes(v, "free")?),
+                (Some(v), Some(_)) => return Err(cx.err(v.span(), "give size or free, not both")),
+                (None, None) => return Err(cx.err(
+                    raw.span(),
+                    "action \"fill-disk\" needs size = \"<bytes to write>\" or free = \"<bytes to leave>\"",
+                )),
+            };
+            let max_fill = match &a.max_fill {
+                Some(v) => bytes(v, "max_fill")?,
+                None => DEFAULT_MAX_FILL,
+            };
+            if let crate::fault::diskfill::Amount::Size(n) = amount {
+                if n > max_fill {
+                    let span = a.size.as_ref().map(|v| v.span()).unwrap_or(raw.span());
+                    return Err(cx.err(
+                        span,
+                        format!(
+                            "size {} is above max_fill ({}): raise max_fill if you mean it",
+                            crate::units::human_bytes(n),
+                            crate::units::human_bytes(max_fill)
+                        ),
+                    ));
+                }
+            }
+            Action::FillDisk { path: path.get_ref().clone(), amount, max_fill }
+        }
         "exec" => {
             let c = a.command.as_ref().ok_or_else(|| {
                 cx.err(raw.span(), "action \"exec\" needs command = [\"program\", \"arg\", ...]")
@@ -477,11 +590,15 @@ fn parse_action(
         other => {
             return Err(cx.err(
                 a.action.span(),
-                format!("unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, exec)"),
+                format!(
+                "unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, loss, delay, \
+                     throttle, fill-disk, exec)"
+            ),
             ))
         }
     };
-    Ok(Planned { index, role, at, action, target: Target { services, pick }, duration })
+    let place = super::error::line_col(cx.text, a.action.span().start);
+    Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
 }
 
 /// A stack written as a path is relative to the scenario's folder; a bare name is a bundled stack.
@@ -597,6 +714,77 @@ mod tests {
             "{HEAD}[[fault]]\nat = \"1s\"\naction = \"partition\"\ntarget = \"app1\"\nduration = \"1s\"\npeers = [\"app1\"]\n"
         ));
         assert!(msg.contains("both a target and a peer"), "{msg}");
+    }
+
+    #[test]
+    fn network_faults_parse_and_check_their_settings() {
+        let s = check(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"loss\"\ntarget = \"app1\"\npercent = 30\npeers = [\"lb\"]\nduration = \"5s\"\n\
+             [[fault]]\nat = \"2s\"\naction = \"delay\"\ntarget = \"app2\"\nlatency = \"200ms\"\njitter = \"20ms\"\nduration = \"5s\"\n\
+             [[fault]]\nat = \"3s\"\naction = \"throttle\"\ntarget = \"app3\"\nrate = \"2mbit\"\nduration = \"5s\"\n"
+        ))
+        .unwrap();
+        assert_eq!(s.actions[0].action, Action::Loss { percent: 30.0, peers: vec!["lb".into()] });
+        assert_eq!(s.actions[0].place, (6, 10));
+        assert_eq!(
+            s.actions[1].action,
+            Action::Delay { latency: Duration::from_millis(200), jitter: Duration::from_millis(20) }
+        );
+        assert_eq!(s.actions[2].action, Action::Throttle { kbit: 2000 });
+        let fault = |body: &str| {
+            err_at(&format!("{HEAD}[[fault]]\nat = \"1s\"\ntarget = \"app1\"\nduration = \"2s\"\n{body}"))
+        };
+        let (line, col, msg) = fault("action = \"loss\"\npercent = 130\n");
+        assert_eq!((line, col), (9, 11));
+        assert!(msg.contains("percent 130"), "{msg}");
+        assert!(fault("action = \"loss\"\n").2.contains("needs percent"));
+        assert!(fault("action = \"delay\"\n").2.contains("needs latency"));
+        assert!(fault("action = \"delay\"\nlatency = \"10ms\"\njitter = \"20ms\"\n")
+            .2
+            .contains("jitter must not"));
+        assert!(fault("action = \"throttle\"\nrate = \"fast\"\n").2.contains("not a number"));
+        assert!(fault("action = \"throttle\"\nrate = \"10mbps\"\n").2.contains("kbit, mbit or gbit"));
+        assert!(fault("action = \"pause\"\npercent = 3\n").2.contains("percent is not a setting"));
+        assert!(fault("action = \"loss\"\npercent = 3\npeers = [\"app1\"]\n")
+            .2
+            .contains("both a target and a peer"));
+        let (_, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"loss\"\ntarget = \"app1\"\npercent = 5\n"
+        ));
+        assert!(msg.contains("needs a duration"), "{msg}");
+    }
+
+    #[test]
+    fn fill_disk_needs_a_path_and_one_amount_under_the_cap() {
+        use crate::fault::diskfill::Amount;
+        let fault = |body: &str| {
+            check(&format!(
+                "{HEAD}[[fault]]\nat = \"1s\"\ntarget = \"app1\"\nduration = \"2s\"\naction = \"fill-disk\"\n{body}"
+            ))
+        };
+        let s = fault("path = \"/var/spool/demo\"\nfree = \"0\"\n").unwrap();
+        assert_eq!(
+            s.actions[0].action,
+            Action::FillDisk {
+                path: "/var/spool/demo".into(),
+                amount: Amount::Free(0),
+                max_fill: DEFAULT_MAX_FILL
+            }
+        );
+        let s = fault("path = \"/data\"\nsize = \"8GiB\"\nmax_fill = \"10GiB\"\n").unwrap();
+        assert_eq!(
+            s.actions[0].action,
+            Action::FillDisk { path: "/data".into(), amount: Amount::Size(8 << 30), max_fill: 10 << 30 }
+        );
+        let msg = |body: &str| fault(body).unwrap_err().message;
+        assert!(msg("size = \"1MiB\"\n").contains("needs path"));
+        assert!(msg("path = \"data\"\nsize = \"1MiB\"\n").contains("must be absolute"));
+        assert!(msg("path = \"/d\"\n").contains("needs size"));
+        assert!(msg("path = \"/d\"\nsize = \"1MiB\"\nfree = \"0\"\n").contains("not both"));
+        assert!(msg("path = \"/d\"\nsize = \"8GiB\"\n").contains("above max_fill"));
+        assert!(msg("path = \"/d\"\nsize = \"8\"\n").contains("no unit"));
+        let e = fault("path = \"/d\"\nsize = \"8\"\n").unwrap_err();
+        assert_eq!((e.line, e.col), (10, 8));
     }
 
     #[test]

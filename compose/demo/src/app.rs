@@ -1,4 +1,4 @@
-//! HTTP routes: health, key-value reads and writes, a bulk read for verifiers, `whoami`, and the admin outage.
+//! HTTP routes: health (database writable, and optionally disk space), key-value reads and writes, a bulk read for verifiers, `whoami`, and the admin outage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,12 +27,34 @@ struct Inner {
     db: Arc<Db>,
     admin: bool,
     outage: Outage,
+    disk: Option<DiskCheck>,
+}
+
+/// `/health` fails when the data directory's filesystem has less than `min_free` bytes available, as Home
+/// Registry's health check reports `disk_space` (seed 002).
+#[derive(Debug, Clone)]
+pub struct DiskCheck {
+    pub dir: std::path::PathBuf,
+    pub min_free: u64,
 }
 
 impl State {
-    pub fn new(instance: String, db: Arc<Db>, admin: bool) -> State {
-        State { inner: Arc::new(Inner { instance, db, admin, outage: Outage::default() }) }
+    pub fn new(instance: String, db: Arc<Db>, admin: bool, disk: Option<DiskCheck>) -> State {
+        State { inner: Arc::new(Inner { instance, db, admin, outage: Outage::default(), disk }) }
     }
+}
+
+/// Bytes available to an unprivileged process on the filesystem of `dir` (`statvfs`'s `f_bavail`).
+fn available_bytes(dir: &std::path::Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a NUL-terminated string and `st` a statvfs the call fills in.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 pub fn router(state: State) -> Router {
@@ -61,6 +83,20 @@ async fn outage_gate(AxState(s): AxState<State>, req: Request, next: Next) -> Re
 }
 
 async fn health(AxState(s): AxState<State>) -> Response {
+    if let Some(d) = &s.inner.disk {
+        match available_bytes(&d.dir) {
+            Ok(free) if free < d.min_free => {
+                let msg =
+                    format!("disk full: {free} bytes available in {}, below {}", d.dir.display(), d.min_free);
+                return (StatusCode::SERVICE_UNAVAILABLE, msg).into_response();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let msg = format!("disk check of {} failed: {e}", d.dir.display());
+                return (StatusCode::SERVICE_UNAVAILABLE, msg).into_response();
+            }
+        }
+    }
     let instance = s.inner.instance.clone();
     let r = s.inner.db.with(|c| async move { c.client.execute(&c.health, &[&instance]).await }).await;
     match r {

@@ -57,7 +57,11 @@ async fn serve() -> i32 {
         }
     };
     let db = db::Db::start(url);
-    let state = app::State::new(instance.clone(), db, admin);
+    let disk = std::env::var("DATA_DIR").ok().filter(|d| !d.is_empty()).map(|dir| app::DiskCheck {
+        dir: dir.into(),
+        min_free: env_or("MIN_FREE_BYTES", "1048576").parse().unwrap_or(1 << 20),
+    });
+    let state = app::State::new(instance.clone(), db, admin, disk);
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
