@@ -27,10 +27,10 @@ pub mod observe;
 pub mod paths;
 pub mod proto;
 pub mod report;
-pub mod rss;
 pub mod scenario;
 pub mod stack;
 pub mod timeline;
 pub mod units;
+pub mod usage;
 
 pub use error::{Error, Result};

@@ -20,8 +20,8 @@ use super::classify;
 use super::http1::{Conn, Pool, Target};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
 
-/// Below this distance to the next due time the scheduler yields instead of sleeping.
-const SPIN_NS: Nanos = 1_200_000;
+/// The longest the scheduler sleeps at once, so that it notices cancellation promptly.
+const MAX_NAP: Duration = Duration::from_millis(5);
 
 /// What each request is.
 #[derive(Debug, Clone)]
@@ -168,32 +168,49 @@ async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken
 
 async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
     let clock = shared.clock;
-    let interval_ns = 1e9 / f64::from(rate);
-    let total = (shared.cfg.duration.as_secs_f64() * f64::from(rate)).round() as u64;
     let end = start + shared.cfg.duration.as_nanos() as Nanos;
     let permits = Arc::new(Semaphore::new(shared.cfg.max_in_flight));
+    let handle = tokio::runtime::Handle::current();
+    let scheduler = {
+        let (shared, permits, cancel) = (shared.clone(), permits.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || schedule(&shared, &handle, &permits, rate, start, &cancel))
+    };
+    let cancelled = scheduler.await.unwrap_or(true);
+    // Let what is in flight finish (each request is bounded by the timeout).
+    let drain = shared.cfg.timeout + Duration::from_secs(1);
+    let _ = tokio::time::timeout(drain, permits.acquire_many(shared.cfg.max_in_flight as u32)).await;
+    let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
+    LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
+}
+
+/// The open model's schedule, on a thread of its own: sleeps (with the thread's timer slack lowered to 1 µs,
+/// so a sleep ends within microseconds of its deadline) until the next request is due, then starts every
+/// request that is due on the runtime. It never spins: a drill's load generator shares the machine with the
+/// stack it measures, and on two cores a spinning scheduler takes half of it. Returns whether it was
+/// cancelled.
+fn schedule(
+    shared: &Arc<Shared>,
+    runtime: &tokio::runtime::Handle,
+    permits: &Arc<Semaphore>,
+    rate: u32,
+    start: Nanos,
+    cancel: &CancellationToken,
+) -> bool {
+    let _slack = TimerSlack::fine();
+    let clock = shared.clock;
+    let interval_ns = 1e9 / f64::from(rate);
+    let total = (shared.cfg.duration.as_secs_f64() * f64::from(rate)).round() as u64;
     let mut rng = rand::rngs::StdRng::seed_from_u64(shared.cfg.seed);
     let mut next_seq: u32 = 0;
-    let mut cancelled = false;
     let mut i: u64 = 0;
     while i < total {
+        if cancel.is_cancelled() {
+            return true;
+        }
         let due = start + (i as f64 * interval_ns) as Nanos;
         let now = clock.now();
         if due > now {
-            // tokio's timer has millisecond granularity: sleep until about a millisecond before the due
-            // time, then yield until it comes, so requests leave within microseconds of their schedule.
-            if due - now > SPIN_NS {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(clock.instant(due - SPIN_NS).into()) => {}
-                    _ = cancel.cancelled() => { cancelled = true; break; }
-                }
-            } else {
-                if cancel.is_cancelled() {
-                    cancelled = true;
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
+            std::thread::sleep(Duration::from_nanos(due - now).min(MAX_NAP));
             continue;
         }
         i += 1;
@@ -206,7 +223,7 @@ async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: Cancella
             Ok(permit) => {
                 let shared = shared.clone();
                 shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(async move {
+                runtime.spawn(async move {
                     let mut conn = shared.pool.take();
                     let outcome = send(&shared, &mut conn, due, kind, seq).await;
                     shared.pool.put(conn);
@@ -221,11 +238,32 @@ async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: Cancella
             }
         }
     }
-    // Let what is in flight finish (each request is bounded by the timeout).
-    let drain = shared.cfg.timeout + Duration::from_secs(1);
-    let _ = tokio::time::timeout(drain, permits.acquire_many(shared.cfg.max_in_flight as u32)).await;
-    let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
-    LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
+    cancel.is_cancelled()
+}
+
+/// Lowers the calling thread's timer slack (the kernel's allowance for waking a sleeper late, 50 µs by
+/// default) to 1 µs while it lives, and puts the old value back when dropped: the scheduler runs on a thread
+/// of tokio's blocking pool, which other work reuses.
+struct TimerSlack {
+    old: Option<libc::c_ulong>,
+}
+
+impl TimerSlack {
+    fn fine() -> TimerSlack {
+        // SAFETY: PR_GET_TIMERSLACK and PR_SET_TIMERSLACK take no pointers and affect only this thread.
+        let old = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
+        let set = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
+        TimerSlack { old: (old > 0 && set == 0).then_some(old as libc::c_ulong) }
+    }
+}
+
+impl Drop for TimerSlack {
+    fn drop(&mut self) {
+        if let Some(old) = self.old {
+            // SAFETY: as above.
+            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, old, 0, 0, 0) };
+        }
+    }
 }
 
 impl Shared {

@@ -28,6 +28,8 @@ pub struct LoadSummary {
     pub failures_by_kind: BTreeMap<String, u64>,
     /// hadrill's own peak resident memory, in bytes (null where unknown).
     pub peak_rss_bytes: Option<u64>,
+    /// hadrill's own CPU time (user + system) over the run, in seconds (null where unknown).
+    pub cpu_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,7 +88,8 @@ pub fn summarize(
         latency_ms: quantiles(&lat),
         send_lag_ms: quantiles(&lag),
         failures_by_kind: failures,
-        peak_rss_bytes: crate::rss::peak_bytes(),
+        peak_rss_bytes: crate::usage::peak_bytes(),
+        cpu_seconds: crate::usage::cpu_seconds(),
     }
 }
 
@@ -117,6 +120,13 @@ impl std::fmt::Display for LoadSummary {
         }
         if let Some(b) = self.peak_rss_bytes {
             writeln!(f, "  memory      {:.1} MiB peak RSS (hadrill itself)", b as f64 / (1 << 20) as f64)?;
+        }
+        if let Some(c) = self.cpu_seconds {
+            writeln!(
+                f,
+                "  cpu         {c:.2} s user+system ({:.0}% of one core over the run; hadrill itself)",
+                100.0 * c / self.duration_s
+            )?;
         }
         Ok(())
     }

@@ -521,14 +521,16 @@ pub fn render(r: &Report) -> String {
         s.push_str("</table>");
     }
     let memory = r.run.peak_rss_bytes.map(|b| format!(" · {:.0} MiB peak RSS", b as f64 / (1 << 20) as f64));
+    let cpu = r.run.cpu_seconds.map(|c| format!(" · {c:.1} s CPU")).unwrap_or_default();
     let _ = writeln!(
         s,
-        "<p><small>hadrill {} · stack <code>{}</code> · project <code>{}</code> · started {}{} · RTO and RPO as defined in docs/measurement.md</small></p></body></html>",
+        "<p><small>hadrill {} · stack <code>{}</code> · project <code>{}</code> · started {}{}{} · RTO and RPO as defined in docs/measurement.md</small></p></body></html>",
         esc(&r.hadrill_version),
         esc(&r.scenario.stack),
         esc(&r.run.project),
         esc(&r.run.started_at),
-        memory.unwrap_or_default()
+        memory.unwrap_or_default(),
+        cpu
     );
     s
 }
@@ -536,91 +538,7 @@ pub fn render(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::rto::tests::timeline;
-    use crate::measure::{measure, Params};
-    use crate::report::model::{ActionView, RunInfo, ScenarioInfo, StackEventView};
-    use crate::timeline::{EffectSource, Verification, MILLI, SECOND};
-
-    /// A 20 s drill at 100 req/s with a 2 s outage from the fault at 5 s, and a hostile description.
-    fn report() -> Report {
-        let tl = timeline(20_000, 10, |t| (5000..7000).contains(&t));
-        let events = [crate::timeline::StackEvent {
-            at: 5500 * MILLI,
-            source: "haproxy".into(),
-            subject: "app2".into(),
-            state: "DOWN".into(),
-            kind: StackEventKind::Detection,
-        }];
-        let m = measure(
-            &tl,
-            Some(5000 * MILLI),
-            20 * SECOND,
-            Some(&Verification::Read(Default::default())),
-            &events,
-            &Params::default(),
-        );
-        Report {
-            schema_version: 1,
-            hadrill_version: "0.1.0".into(),
-            verdict: Verdict::Failed,
-            scenario: ScenarioInfo {
-                name: "kill <app2>".into(),
-                description: "a \"hostile\" <script>alert(1)</script> & co".into(),
-                file: "scenarios/x.toml".into(),
-                stack: "web-haproxy-pg".into(),
-                duration_ms: 20_000.0,
-                rate_per_s: 100,
-                read_ratio: 0.5,
-                request_timeout_ms: 2000.0,
-                max_in_flight: 512,
-                recovery_ratio: 1.0,
-                stable_for_ms: 3000.0,
-            },
-            run: RunInfo {
-                project: "hadrill-web-haproxy-pg-000000".into(),
-                compose: "docker-compose".into(),
-                started_unix_ms: 0,
-                started_at: "1970-01-01T00:00:00Z".into(),
-                seed: 7,
-                key_prefix: "k".into(),
-                kept: false,
-                peak_rss_bytes: Some(40 << 20),
-            },
-            t_fault_ms: Some(5000.0),
-            actions: vec![ActionView {
-                index: 0,
-                role: ActionRole::Fault,
-                action: "pause".into(),
-                summary: "pause app2 for 2s".into(),
-                targets: vec!["app2".into()],
-                scheduled_ms: 5000.0,
-                started_ms: 4999.0,
-                effect_ms: Some(5000.0),
-                effect_source: Some(EffectSource::DockerEvent),
-                verified: true,
-                detail: "paused (daemon event)".into(),
-                reverted_ms: Some(7000.0),
-            }],
-            docker_events: vec![],
-            stack_events: vec![StackEventView {
-                at_ms: 5500.0,
-                source: "haproxy".into(),
-                subject: "app2".into(),
-                state: "DOWN".into(),
-                kind: StackEventKind::Detection,
-            }],
-            observers: vec!["haproxy lb:8404".into()],
-            observers_skipped: vec![],
-            replication_lag_before_fault: vec![],
-            expectations: crate::measure::expect::evaluate(
-                &crate::measure::expect::Expectations { rto_max: Some(SECOND), ..Default::default() },
-                &m,
-            ),
-            measurement: m,
-            revert_errors: vec![],
-            aborted: None,
-        }
-    }
+    use crate::report::fixture::report;
 
     #[test]
     fn one_page_with_charts_tables_and_nothing_unescaped() {

@@ -237,14 +237,46 @@ pub fn render(r: &Report) -> String {
         );
     }
     let memory = r.run.peak_rss_bytes.map(|b| format!(" · {:.0} MiB peak RSS", b as f64 / (1 << 20) as f64));
+    let cpu = r.run.cpu_seconds.map(|c| format!(" · {c:.1} s CPU")).unwrap_or_default();
     let _ = writeln!(
         s,
-        "\n<sub>hadrill {} · stack `{}` · project `{}` · started {}{} · RTO definition: docs/measurement.md</sub>",
+        "\n<sub>hadrill {} · stack `{}` · project `{}` · started {}{}{} · RTO definition: docs/measurement.md</sub>",
         r.hadrill_version,
         r.scenario.stack,
         r.run.project,
         r.run.started_at,
-        memory.unwrap_or_default()
+        memory.unwrap_or_default(),
+        cpu
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::report;
+
+    /// The Markdown report is a contract people read in pull requests: a change to it shows up as a change to
+    /// the committed snapshot. `UPDATE_SNAPSHOTS=1 cargo test` rewrites it.
+    #[test]
+    fn matches_the_committed_snapshot() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/snapshots/report.md");
+        let rendered = render(&report());
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &rendered).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).expect("src/report/snapshots/report.md is committed");
+        assert_eq!(
+            rendered, committed,
+            "the Markdown report changed: review, then UPDATE_SNAPSHOTS=1 cargo test"
+        );
+    }
+
+    #[test]
+    fn the_console_verdict_names_what_failed() {
+        let v = console_verdict(&report());
+        assert!(v.starts_with("FAILED kill <app2>: RTO 2.00 s, RPO 0 (0 acknowledged writes lost)"), "{v}");
+        assert!(v.contains("failed: rto_max"), "{v}");
+    }
 }

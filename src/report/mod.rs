@@ -2,6 +2,8 @@
 //! are views of it and none recomputes a number.
 
 pub mod build;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod html;
 pub mod junit;
 pub mod markdown;

@@ -80,6 +80,9 @@ pub struct RunInfo {
     /// hadrill's own peak resident memory up to the measurement, in bytes (`VmHWM`; null where unknown).
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
+    /// hadrill's own CPU time (user + system) up to the measurement, in seconds (null where unknown).
+    #[serde(default)]
+    pub cpu_seconds: Option<f64>,
 }
 
 /// A fault or operator step as it happened.

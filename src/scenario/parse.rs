@@ -14,7 +14,8 @@ use crate::duration;
 use crate::stack::resolve::{self, StackSpec};
 use crate::timeline::ActionRole;
 
-/// Above this many recorded requests (rate x duration) a drill is refused: about 40 bytes each in memory.
+/// Above this many recorded requests (rate x duration) a drill is refused: 24 bytes each in memory (1.2 GB at
+/// the limit), plus the read-back of the writes.
 pub const MAX_REQUESTS: u64 = 50_000_000;
 
 type S<T> = Spanned<T>;
