@@ -42,7 +42,7 @@ pub fn drill_can_run(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.status != Status::Fail)
 }
 
-use crate::fault::netfault::HELPER_IMAGE as NETTOOLS;
+use crate::fault::helper::HELPER_IMAGE as NETTOOLS;
 
 /// Runs every check, printing each line as it completes.
 pub async fn run_checks(base_image: &str) -> Vec<Check> {

@@ -1,6 +1,7 @@
-//! End-to-end: the degraded-network and disk faults on real stacks. Packet loss (iptables statistic) and a full
-//! disk (a helper in the target's PID namespace) are injected, verified by their counters and reverted; a delay
-//! (tc netem) runs where the kernel has netem and is refused with exit 2, before anything starts, where not.
+//! End-to-end: the degraded-network and disk faults on real stacks. Packet loss (iptables statistic), a bandwidth
+//! limit (tc tbf) and a full disk (a helper in the target's PID namespace) are injected, verified by their
+//! counters and reverted; a delay (tc netem) runs where the kernel has netem and is refused with exit 2, before
+//! anything starts, where not.
 
 mod common;
 
@@ -47,6 +48,13 @@ async fn packet_loss_is_verified_by_dropped_packets_and_costs_latency() {
         worst > before * 5.0,
         "retransmissions show in the tail: worst second p99 {worst} ms, before {before} ms"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_instance_is_verified_by_its_qdisc_and_reverted() {
+    let r = passes("app-instance-throttle").await;
+    assert!(r.actions[0].detail.contains("packets sent through it"), "{}", r.actions[0].detail);
+    assert!(r.measurement.latency.overall.max_ms.unwrap() > 100.0, "queued behind 64 kbit/s");
 }
 
 #[tokio::test(flavor = "multi_thread")]

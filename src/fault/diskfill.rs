@@ -10,15 +10,9 @@
 //! If the target dies while the fault is on, the helper dies with it (its PID namespace is gone) and the file
 //! stays; the revert says so. The teardown removes it with the stack's volumes.
 
-use std::collections::HashMap;
-
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 
-use super::exec;
-use super::netfault::HELPER_IMAGE;
-use crate::docker::labels;
+use super::helper::{self, Share};
 use crate::error::{Error, Result};
 
 /// The file the fault allocates in the target directory.
@@ -103,46 +97,18 @@ pub async fn apply(
     amount: Amount,
     max_fill: u64,
 ) -> Result<Filled> {
-    let mut helper_labels = HashMap::new();
-    helper_labels.insert(labels::HELPER_FOR.to_string(), project.to_string());
-    let body = ContainerCreateBody {
-        image: Some(HELPER_IMAGE.into()),
-        cmd: Some(vec!["sleep".into(), "infinity".into()]),
-        labels: Some(helper_labels),
-        host_config: Some(HostConfig {
-            pid_mode: Some(format!("container:{target_id}")),
-            network_mode: Some("none".into()),
-            init: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let name = format!("{project}-diskfill-{}", &target_id[..12.min(target_id.len())]);
-    let opts = CreateContainerOptionsBuilder::default().name(&name).build();
-    let created = docker
-        .create_container(Some(opts), body)
-        .await
-        .map_err(|e| Error::docker(format!("create the disk-fill helper for {target}"), e))?;
-    let helper_id = created.id;
-    if let Err(e) =
-        docker.start_container(&helper_id, None::<bollard::query_parameters::StartContainerOptions>).await
-    {
-        remove_helper(docker, &helper_id).await;
-        return Err(Error::docker(format!("start the disk-fill helper for {target}"), e));
-    }
-    let cmd = vec!["sh".to_string(), "-c".to_string(), fill_script(path, amount, max_fill)];
-    let out = match exec::run(docker, &helper_id, &cmd, None, &[]).await {
+    let helper_id = helper::start(docker, project, target_id, target, Share::Pid, "diskfill").await?;
+    let out = match helper::sh(docker, &helper_id, fill_script(path, amount, max_fill)).await {
         Ok(o) => o,
         Err(e) => {
-            remove_helper(docker, &helper_id).await;
+            helper::remove(docker, &helper_id).await;
             return Err(e);
         }
     };
     let text = out.output.trim().to_string();
     if out.exit_code != 0 {
-        let _ =
-            exec::run(docker, &helper_id, &["sh".into(), "-c".into(), remove_script(path)], None, &[]).await;
-        remove_helper(docker, &helper_id).await;
+        let _ = helper::sh(docker, &helper_id, remove_script(path)).await;
+        helper::remove(docker, &helper_id).await;
         return Err(Error::Other(format!("filling {path} in {target} failed: {text}")));
     }
     let get = |k| field(&text, k).unwrap_or(0);
@@ -159,20 +125,15 @@ pub async fn apply(
 
 /// Deletes the file, then the helper. Returns whether the file is confirmed gone.
 pub async fn revert(docker: &Docker, filled: &Filled) -> Result<bool> {
-    let cmd = vec!["sh".to_string(), "-c".to_string(), remove_script(&filled.path)];
-    let gone = exec::run(docker, &filled.helper_id, &cmd, None, &[]).await.map(|o| o.exit_code == 0);
-    remove_helper(docker, &filled.helper_id).await;
+    let gone =
+        helper::sh(docker, &filled.helper_id, remove_script(&filled.path)).await.map(|o| o.exit_code == 0);
+    helper::remove(docker, &filled.helper_id).await;
     gone.map_err(|e| {
         Error::Other(format!(
             "{e} (the helper died with {}: {}/{FILL_FILE} stays until the stack's volumes are removed)",
             filled.target, filled.path
         ))
     })
-}
-
-async fn remove_helper(docker: &Docker, id: &str) {
-    let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-    let _ = docker.remove_container(id, Some(opts)).await;
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod diskfill;
 pub mod exec;
+pub mod helper;
 pub mod inject;
 pub mod ledger;
 pub mod netfault;

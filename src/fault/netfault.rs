@@ -13,21 +13,16 @@
 //! iptables rules live in a chain of their own (`HADRILL`) so the revert removes exactly them; tc faults own the
 //! interfaces' root qdisc. Verification reads counters: packets dropped by the rules, or sent through the qdisc.
 
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 
 use super::exec;
+use super::helper::{self, Share, HELPER_IMAGE};
 use crate::docker::labels;
 use crate::error::{Error, Result};
-
-pub const HELPER_IMAGE: &str = "hadrill/nettools:local";
 const CHAIN: &str = "HADRILL";
 
 /// What to do to a target's network, with the peers already turned into addresses.
@@ -200,7 +195,7 @@ pub async fn addresses(docker: &Docker, container_id: &str) -> Result<Vec<String
         .unwrap_or_default())
 }
 
-/// Starts the helper in `target`'s namespace and installs `fault` there.
+/// Starts the helper in `target`'s network namespace and installs `fault` there.
 pub async fn apply(
     docker: &Docker,
     project: &str,
@@ -208,37 +203,9 @@ pub async fn apply(
     target: &str,
     fault: NetFault,
 ) -> Result<Installed> {
-    let mut helper_labels = HashMap::new();
-    helper_labels.insert(labels::HELPER_FOR.to_string(), project.to_string());
-    let body = ContainerCreateBody {
-        image: Some(HELPER_IMAGE.into()),
-        cmd: Some(vec!["sleep".into(), "infinity".into()]),
-        labels: Some(helper_labels),
-        host_config: Some(HostConfig {
-            network_mode: Some(format!("container:{target_id}")),
-            cap_add: Some(vec!["NET_ADMIN".into()]),
-            init: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let name = format!("{project}-netfault-{}", &target_id[..12.min(target_id.len())]);
-    let opts = CreateContainerOptionsBuilder::default().name(&name).build();
-    let created = docker
-        .create_container(Some(opts), body)
-        .await
-        .map_err(|e| Error::docker(format!("create the network-fault helper for {target}"), e))?;
-    let installed = Installed { helper_id: created.id, target: target.to_string(), fault };
-    let started = docker
-        .start_container(&installed.helper_id, None::<bollard::query_parameters::StartContainerOptions>)
-        .await;
-    if let Err(e) = started {
-        remove_helper(docker, &installed.helper_id).await;
-        return Err(Error::docker(format!("start the network-fault helper for {target}"), e));
-    }
-    let cmd = vec!["sh".to_string(), "-c".to_string(), installed.fault.install_script()];
-    let out = exec::run(docker, &installed.helper_id, &cmd, None, &[]).await;
-    match out {
+    let helper_id = helper::start(docker, project, target_id, target, Share::Network, "netfault").await?;
+    let installed = Installed { helper_id, target: target.to_string(), fault };
+    match helper::sh(docker, &installed.helper_id, installed.fault.install_script()).await {
         Ok(o) if o.exit_code == 0 => Ok(installed),
         Ok(o) => {
             let _ = revert(docker, &installed).await;
@@ -259,15 +226,11 @@ pub async fn affected(docker: &Docker, installed: &Installed) -> Result<u64> {
 
 /// Removes the fault, then the helper. Returns whether the fault is confirmed gone.
 pub async fn revert(docker: &Docker, installed: &Installed) -> Result<bool> {
-    let cmd = vec!["sh".to_string(), "-c".to_string(), installed.fault.remove_script()];
-    let gone = exec::run(docker, &installed.helper_id, &cmd, None, &[]).await.map(|o| o.exit_code == 0);
-    remove_helper(docker, &installed.helper_id).await;
+    let gone = helper::sh(docker, &installed.helper_id, installed.fault.remove_script())
+        .await
+        .map(|o| o.exit_code == 0);
+    helper::remove(docker, &installed.helper_id).await;
     gone
-}
-
-async fn remove_helper(docker: &Docker, id: &str) {
-    let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-    let _ = docker.remove_container(id, Some(opts)).await;
 }
 
 /// What the kernel lets a helper container do to a network namespace.

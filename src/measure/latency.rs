@@ -25,6 +25,18 @@ pub struct LatencyPhases {
     pub after: Percentiles,
 }
 
+impl LatencyPhases {
+    /// The phases with the names the reports give them, in the order they show them.
+    pub fn named(&self) -> [(&'static str, &Percentiles); 4] {
+        [
+            ("before the fault", &self.before),
+            ("fault to recovery", &self.during),
+            ("after recovery", &self.after),
+            ("overall", &self.overall),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SecondBucket {
     pub second: u64,

@@ -33,9 +33,13 @@ pub fn parse_csv(csv: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// What a server's status means for the breakdown: out of rotation (`DOWN`, `MAINT`, and `MAINT (resolution)`
+/// when the server's name stopped resolving, as Docker's DNS does for a dead container) is the stack noticing;
+/// `UP` is it coming back; the transitions (`UP 1/2`, `DOWN 1/2`) are on their way to one or the other.
 pub fn kind_of(status: &str) -> StackEventKind {
     match status {
         "DOWN" | "MAINT" => StackEventKind::Detection,
+        s if s.starts_with("MAINT (") => StackEventKind::Detection,
         "UP" => StackEventKind::Recovery,
         _ => StackEventKind::Info,
     }
@@ -79,5 +83,8 @@ mod tests {
         assert_eq!(rows[1], ("apps".into(), "app2".into(), "DOWN 1/2".into()));
         assert_eq!(kind_of("DOWN"), StackEventKind::Detection);
         assert_eq!(kind_of("DOWN 1/2"), StackEventKind::Info);
+        assert_eq!(kind_of("UP 1/2"), StackEventKind::Info);
+        assert_eq!(kind_of("MAINT (resolution)"), StackEventKind::Detection);
+        assert_eq!(kind_of("UP"), StackEventKind::Recovery);
     }
 }

@@ -9,20 +9,9 @@ use super::markdown::{opt_ms, rpo_text, rto_text, verdict_word};
 use super::model::{Report, Verdict};
 use crate::timeline::{ActionRole, StackEventKind};
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values (the XML rules JUnit uses serve here too).
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::junit::escape(s)
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}\
@@ -466,12 +455,7 @@ pub fn render(r: &Report) -> String {
 
     s.push_str("<h2>Latency (from the intended send time)</h2>");
     header(&mut s, &["phase", "requests", "p50", "p99", "max"]);
-    for (name, p) in [
-        ("before the fault", &m.latency.before),
-        ("fault to recovery", &m.latency.during),
-        ("after recovery", &m.latency.after),
-        ("overall", &m.latency.overall),
-    ] {
+    for (name, p) in m.latency.named() {
         row(&mut s, &[name, &p.count.to_string(), &opt_ms(p.p50_ms), &opt_ms(p.p99_ms), &opt_ms(p.max_ms)]);
     }
     s.push_str("</table>");

@@ -141,12 +141,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "Replication lag just before the fault: {}.\n", lags.join("; "));
     }
     let _ = writeln!(s, "## Latency (from the intended send time)\n\n| phase | requests | p50 | p99 | max |\n|---|---|---|---|---|");
-    for (name, p) in [
-        ("before the fault", &m.latency.before),
-        ("fault to recovery", &m.latency.during),
-        ("after recovery", &m.latency.after),
-        ("overall", &m.latency.overall),
-    ] {
+    for (name, p) in m.latency.named() {
         let _ = writeln!(
             s,
             "| {name} | {} | {} | {} | {} |",
