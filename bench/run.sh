@@ -116,13 +116,15 @@ PY
 rto() {
   echo "## RTO accuracy against the ground-truth outage (demo service, web-haproxy-pg)"
   echo
-  echo "| outage | rate | runs | measured RTO (ms) | median abs error | max abs error | failures outside the outage |"
-  echo "|---|---|---|---|---|---|---|"
+  # A run whose stack failed requests outside the outage (it saturated: 2000 req/s is near this machine's
+  # capacity) measures the stack, not hadrill's accuracy: its RTO is shown, and left out of the error columns.
+  echo "| outage | rate | runs | measured RTO (ms) | failures outside the outage | clean runs | median abs error (clean) | max abs error (clean) |"
+  echo "|---|---|---|---|---|---|---|---|"
   for rate in 200 2000; do
     for ms in 500 2000 10000; do
       : > "$WORK/e"; local measured=""
       for i in $(seq "${RTO_RUNS:-1}"); do
-        local dur=$(( (ms + 9999) / 1000 + 12 ))
+        local dur=$(( (ms + 9999) / 1000 + 15 ))
         cat > "$WORK/gt.toml" <<TOML
 name = "bench-groundtruth"
 stack = "web-haproxy-pg"
@@ -134,7 +136,7 @@ max_in_flight = 2000
 [measure]
 stable_for = "2s"
 [[fault]]
-at = "5s"
+at = "8s"   # 8 s of warm-up: a freshly started stack stalls now and then in its first seconds at 2000 req/s
 action = "exec"
 target = ["app1", "app2", "app3"]
 command = ["sh", "-c", "hadrill-demo outage $ms \$((HADRILL_AT_MS + 500))"]
@@ -153,9 +155,11 @@ print("n/r" if rto is None else f"{rto:.1f}", "nan" if rto is None else abs(rto 
 PY
       done
       measured=$(awk '{printf "%s ", $1}' "$WORK/e")
-      printf "| %d ms | %d req/s | %s | %s | %.2f | %.2f | %s |\n" "$ms" "$rate" "${RTO_RUNS:-1}" "$measured" \
-        "$(awk '{print $2}' "$WORK/e" | median)" "$(awk '{print $2}' "$WORK/e" | sort -g | tail -1)" \
-        "$(awk '{printf "%s ", $3}' "$WORK/e")"
+      local clean; clean=$(awk '$3 == 0 && $2 != "nan" {print $2}' "$WORK/e")
+      printf "| %d ms | %d req/s | %s | %s | %s | %s | %s | %s |\n" "$ms" "$rate" "${RTO_RUNS:-1}" "$measured" \
+        "$(awk '{printf "%s ", $3}' "$WORK/e")" "$(echo "$clean" | grep -c . || true)" \
+        "$( [ -n "$clean" ] && echo "$clean" | median | xargs printf '%.2f' || echo n/a)" \
+        "$( [ -n "$clean" ] && echo "$clean" | sort -g | tail -1 | xargs printf '%.2f' || echo n/a)"
     done
   done
   echo

@@ -110,6 +110,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render report.md, report.html and junit.xml again from a report.json (after an upgrade, or from a CI
+    /// artifact), beside it.
+    Render { report: PathBuf },
     /// Print the JSON schema of report.json.
     Schema,
     /// Validate scenario files without touching Docker.
@@ -162,6 +165,7 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::Load { url, rate, duration, connections, timeout, allow_remote, json } => {
             load_only(&url, &rate, duration, connections, timeout, allow_remote, json).await
         }
+        Command::Render { report } => render(&report),
         Command::Schema => {
             let schema = report::model::json_schema();
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -249,6 +253,28 @@ async fn images(stack: &str, force: bool, base_image: &str) -> Result<i32> {
             Some(s) => println!("{:<28} built in {s:.0}s", b.tag),
             None => println!("{:<28} up to date", b.tag),
         }
+    }
+    Ok(exit_codes::OK)
+}
+
+fn render(file: &std::path::Path) -> Result<i32> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Other(format!("{}: not JSON: {e}", file.display())))?;
+    let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(report::SCHEMA_VERSION)) {
+        return Err(Error::Other(format!(
+            "{}: schema_version {} is not the {} this hadrill writes",
+            file.display(),
+            version.map(|v| v.to_string()).unwrap_or_else(|| "missing".into()),
+            report::SCHEMA_VERSION
+        )));
+    }
+    let r: report::Report = serde_json::from_value(value)
+        .map_err(|e| Error::Other(format!("{}: not a hadrill report: {e}", file.display())))?;
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    for written in report::write::write_views(dir, &r)? {
+        println!("{}", written.display());
     }
     Ok(exit_codes::OK)
 }

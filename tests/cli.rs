@@ -78,3 +78,19 @@ fn up_with_unknown_stack_exits_2_without_touching_docker() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown stack \"no-such-stack\""));
 }
+
+#[test]
+fn render_refuses_what_is_not_a_report_of_this_schema() {
+    let not_json = write("not.json", "{ nope");
+    let out = Command::new(common::hadrill_bin()).arg("render").arg(&not_json).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+    let other = write("other.json", "{\"schema_version\": 99}");
+    let out = Command::new(common::hadrill_bin()).arg("render").arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema_version 99"));
+    let partial = write("partial.json", "{\"schema_version\": 1, \"verdict\": \"passed\"}");
+    let out = Command::new(common::hadrill_bin()).arg("render").arg(&partial).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a hadrill report"));
+}

@@ -208,7 +208,6 @@ fn throughput_chart(s: &mut String, r: &Report) {
     let buckets = &r.measurement.per_second;
     let max = buckets.iter().map(|b| b.succeeded + b.failed).max().unwrap_or(1).max(1) as f64;
     f.open(s, "requests per second, succeeded and failed");
-    f.bands(s, r);
     let bar = (f.x(1.0) - f.x(0.0)).max(0.5);
     for b in buckets {
         let x = f.x(b.second as f64);
@@ -431,15 +430,20 @@ pub fn render(r: &Report) -> String {
             (BAD, "failed"),
             (FAULT, "fault (dashed: reverted)"),
             (STEP, "operator step"),
-            (RECOVERING, "fault to stable recovery"),
-            (OUTAGE, "outage window"),
             (DETECTED, "▼ stack noticed"),
             (STEP, "▼ promoted / re-routed"),
             (BACK, "▼ component back"),
         ],
     );
     throughput_chart(&mut s, r);
-    legend(&mut s, &[(P99, "p99 latency from the intended send time")]);
+    legend(
+        &mut s,
+        &[
+            (P99, "p99 latency from the intended send time"),
+            (RECOVERING, "fault to stable recovery"),
+            (OUTAGE, "outage window"),
+        ],
+    );
     latency_chart(&mut s, r);
 
     if !m.breakdown.is_empty() {
@@ -547,7 +551,8 @@ mod tests {
         assert_eq!(throughput.matches("<g><title>second ").count(), 20);
         assert_eq!(throughput.matches(&format!("fill=\"{BAD}\"/>")).count(), 2, "seconds 5 and 6 failed");
         assert!(throughput.contains("second 5: 0 ok, 100 failed"));
-        assert!(throughput.contains("outage window: 2.00 s from 5.000 s"));
+        let latency = html.split("</svg>").nth(1).unwrap();
+        assert!(latency.contains("outage window: 2.00 s from 5.000 s"), "bands behind the latency line");
     }
 
     #[test]
