@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::markdown::{opt_ms, rpo_text, rto_text, verdict_word};
+use super::markdown::{action_cells, opt_ms, rpo_text, rto_text, verdict_word};
 use super::model::{Report, Verdict};
 use crate::timeline::{ActionRole, StackEventKind};
 
@@ -473,13 +473,7 @@ pub fn render(r: &Report) -> String {
     header(&mut s, &["t (s)", "", "event", "effect (s)", "source", "detail"]);
     for a in &r.actions {
         let (class, mark) = if a.verified { ("passed", "✔") } else { ("failed", "✘") };
-        let src = a
-            .effect_source
-            .and_then(|e| serde_json::to_value(e).ok())
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let eff = a.effect_ms.map(|e| format!("{:.3}", e / 1000.0)).unwrap_or_else(|| "—".into());
-        let rev = a.reverted_ms.map(|t| format!("; reverted at {:.3} s", t / 1000.0)).unwrap_or_default();
+        let (src, eff, rev) = action_cells(a);
         let _ = write!(
             s,
             "<tr><td>{:.3}</td><td class=\"{class}\">{mark}</td><td>{:?} {}</td><td>{eff}</td><td>{}</td><td>{}{}</td></tr>",

@@ -17,6 +17,19 @@ pub(super) fn opt_ms(v: Option<f64>) -> String {
     }
 }
 
+/// The cells of an action's row that need formatting: where its effect time came from, the effect time (s),
+/// and when it was reverted.
+pub(super) fn action_cells(a: &super::model::ActionView) -> (String, String, String) {
+    let src = a
+        .effect_source
+        .and_then(|e| serde_json::to_value(e).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let eff = a.effect_ms.map(|e| format!("{:.3}", e / 1000.0)).unwrap_or_else(|| "—".into());
+    let rev = a.reverted_ms.map(|t| format!("; reverted at {:.3} s", t / 1000.0)).unwrap_or_default();
+    (src, eff, rev)
+}
+
 pub(super) fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Passed => "PASSED",
@@ -163,13 +176,7 @@ pub fn render(r: &Report) -> String {
     );
     for a in &r.actions {
         let mark = if a.verified { "✅" } else { "❌" };
-        let src = a
-            .effect_source
-            .and_then(|e| serde_json::to_value(e).ok())
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let eff = a.effect_ms.map(|e| format!("{:.3}", e / 1000.0)).unwrap_or_else(|| "—".into());
-        let rev = a.reverted_ms.map(|t| format!("; reverted at {:.3} s", t / 1000.0)).unwrap_or_default();
+        let (src, eff, rev) = action_cells(a);
         let _ = writeln!(
             s,
             "| {:.3} | {mark} | {:?} {} | {eff} | {src} | {}{rev} |",
