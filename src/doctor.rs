@@ -3,6 +3,7 @@
 //! features are warnings, because drills without those faults still run.
 
 use crate::docker::connect;
+use crate::fault::helper::HELPER_IMAGE as NETTOOLS;
 use crate::images::base::{self, BaseAction};
 use crate::stack::compose::ComposeCli;
 
@@ -41,8 +42,6 @@ impl std::fmt::Display for Check {
 pub fn drill_can_run(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.status != Status::Fail)
 }
-
-use crate::fault::helper::HELPER_IMAGE as NETTOOLS;
 
 /// Runs every check, printing each line as it completes.
 pub async fn run_checks(base_image: &str) -> Vec<Check> {

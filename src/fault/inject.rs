@@ -1,6 +1,7 @@
 //! Injecting one scheduled fault or step: act on each target container through the Docker API, find when it
 //! took effect (the daemon's event time, a time the command reported, or when hadrill's call returned), verify
-//! it (dead, paused, detached, packets dropped or delayed, disk filled, exit 0), and register its revert in the ledger.
+//! it (dead, paused, detached, packets dropped or delayed, disk filled, exit 0), and register its revert in the
+//! ledger.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -162,16 +163,10 @@ impl Injector {
             }
             Action::Disconnect { network } => self.disconnect(p, c, network, since).await,
             Action::Partition { peers } => match self.peer_addresses(peers).await {
-                Ok(ips) if ips.is_empty() => {
-                    Part::failed(format!("no address found for {}", peers.join(", ")))
-                }
                 Ok(ips) => self.network(p, c, NetFault::Partition { peers: ips }).await,
                 Err(e) => Part::failed(e),
             },
             Action::Loss { percent, peers } => match self.peer_addresses(peers).await {
-                Ok(ips) if ips.is_empty() && !peers.is_empty() => {
-                    Part::failed(format!("no address found for {}", peers.join(", ")))
-                }
                 Ok(ips) => self.network(p, c, NetFault::Loss { percent: *percent, peers: ips }).await,
                 Err(e) => Part::failed(e),
             },
@@ -294,11 +289,15 @@ impl Injector {
         }
     }
 
-    /// The addresses of every container of the peer services, on all their networks.
+    /// The addresses of every container of the peer services, on all their networks; an error when peers are
+    /// named and none has an address.
     async fn peer_addresses(&self, peers: &[String]) -> Result<Vec<String>, String> {
         let mut ips = Vec::new();
         for peer in self.containers.iter().filter(|x| peers.contains(&x.service)) {
             ips.extend(netfault::addresses(&self.docker, &peer.id).await.map_err(|e| e.to_string())?);
+        }
+        if ips.is_empty() && !peers.is_empty() {
+            return Err(format!("no address found for {}", peers.join(", ")));
         }
         Ok(ips)
     }
@@ -321,17 +320,7 @@ impl Injector {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let what = match &installed.fault {
-            NetFault::Partition { peers } => format!("DROP rules for {} addresses", peers.len()),
-            NetFault::Loss { percent, peers } if peers.is_empty() => {
-                format!("{percent}% random DROP (iptables statistic) on all but loopback")
-            }
-            NetFault::Loss { percent, peers } => {
-                format!("{percent}% random DROP (iptables statistic) for {} addresses", peers.len())
-            }
-            NetFault::Delay { .. } => "netem on every interface".to_string(),
-            NetFault::Throttle { .. } => "tbf on every interface".to_string(),
-        };
+        let what = installed.fault.describe();
         let verb = installed.fault.effect_words(affected);
         Part {
             effect: Some((effect, EffectSource::Hadrill)),

@@ -60,20 +60,25 @@ impl Revert {
                 };
                 docker.connect_network(network, req).await.map_err(|e| e.to_string())
             }
-            Revert::NetFault(n) => match netfault::revert(docker, n).await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err("rules or qdiscs still listed after removal".into()),
-                Err(e) => Err(e.to_string()),
-            },
-            Revert::DiskFill(f) => match diskfill::revert(docker, f).await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err("the fill file is still there after removal".into()),
-                Err(e) => Err(e.to_string()),
-            },
+            Revert::NetFault(n) => {
+                confirmed(netfault::revert(docker, n).await, "rules or qdiscs still listed after removal")
+            }
+            Revert::DiskFill(f) => {
+                confirmed(diskfill::revert(docker, f).await, "the fill file is still there after removal")
+            }
             Revert::Start { id, .. } => {
                 docker.start_container(id, None::<StartContainerOptions>).await.map_err(|e| e.to_string())
             }
         }
+    }
+}
+
+/// A helper's revert that reports whether it could confirm the fault gone.
+fn confirmed(result: crate::error::Result<bool>, still_there: &str) -> Result<(), String> {
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(still_there.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

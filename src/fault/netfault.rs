@@ -23,6 +23,7 @@ use super::exec;
 use super::helper::{self, Share, HELPER_IMAGE};
 use crate::docker::labels;
 use crate::error::{Error, Result};
+
 const CHAIN: &str = "HADRILL";
 
 /// What to do to a target's network, with the peers already turned into addresses.
@@ -126,6 +127,21 @@ impl NetFault {
             queued_packets(listing)
         } else {
             dropped_packets(listing)
+        }
+    }
+
+    /// What was installed, in words, for the report.
+    pub fn describe(&self) -> String {
+        match self {
+            NetFault::Partition { peers } => format!("DROP rules for {} addresses", peers.len()),
+            NetFault::Loss { percent, peers } if peers.is_empty() => {
+                format!("{percent}% random DROP (iptables statistic) on all but loopback")
+            }
+            NetFault::Loss { percent, peers } => {
+                format!("{percent}% random DROP (iptables statistic) for {} addresses", peers.len())
+            }
+            NetFault::Delay { .. } => "netem on every interface".to_string(),
+            NetFault::Throttle { .. } => "tbf on every interface".to_string(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! HTTP routes: health (database writable, and optionally disk space), key-value reads and writes, a bulk read for verifiers, `whoami`, and the admin outage.
+//! HTTP routes: health (database writable, and optionally disk space), key-value reads and writes, a bulk read
+//! for verifiers, `whoami`, and the admin outage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
