@@ -87,3 +87,16 @@ pub fn report() -> Report {
         aborted: None,
     }
 }
+
+/// `cargo test --lib write_the_fixture -- --ignored` writes the fixture as `report.json` into
+/// `$HADRILL_FIXTURE_DIR` (default `target/fixture`), for `hadrill render` and a look at the views.
+#[test]
+#[ignore = "writes a file for a person to look at"]
+fn write_the_fixture() {
+    let dir = std::env::var_os("HADRILL_FIXTURE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixture"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = serde_json::to_string_pretty(&report()).unwrap();
+    std::fs::write(dir.join("report.json"), json).unwrap();
+}
