@@ -302,7 +302,7 @@ async fn run_drill(
     let sc = scenario::load(file)?;
     let cancel = drill::signals::watch();
     let drill = drill::run::run(&sc, opts, cancel).await?;
-    let report = report::build::build(&sc, &drill);
+    let report = report::build::build(&sc, &drill, crate::usage::Usage::now());
     let dir = report::write::write_all(reports, &report)?;
     if raw {
         report::write::write_outcomes(&dir, &drill.recording.outcomes)?;

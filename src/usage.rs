@@ -3,6 +3,20 @@
 //! of a given rate and length costs the machine it shares with the stack; unlike `/usr/bin/time`, neither
 //! includes child processes (Compose, the demo service's build).
 
+/// What this process has used so far: its peak resident memory and CPU time (each `None` where unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub peak_rss_bytes: Option<u64>,
+    pub cpu_seconds: Option<f64>,
+}
+
+impl Usage {
+    /// This process's usage now.
+    pub fn now() -> Usage {
+        Usage { peak_rss_bytes: peak_bytes(), cpu_seconds: cpu_seconds() }
+    }
+}
+
 /// Peak resident memory of this process so far, in bytes; `None` where `/proc` is not available.
 pub fn peak_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -1,5 +1,8 @@
-//! Expectations: the scenario's `[expect]` limits checked against a measurement. Unknown figures fail: a drill
-//! that could not read its data back has not shown that nothing was lost.
+//! Expectations and the verdict: the scenario's `[expect]` limits checked against a measurement, the rule that an
+//! action that could not be verified fails the drill, and the verdict drawn from both. Unknown figures fail: a
+//! drill that could not read its data back has not shown that nothing was lost.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -7,15 +10,17 @@ use super::rpo::RpoStatus;
 use super::rto::RtoStatus;
 use super::Measurement;
 use crate::duration::human;
-use crate::timeline::Nanos;
+use crate::timeline::ActionEvent;
 
+/// A scenario's `[expect]` section: the limits that gate a release; `None` checks nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expectations {
-    pub rto_max: Option<Nanos>,
-    pub rpo_max: Option<Nanos>,
+    pub rto_max: Option<Duration>,
+    pub rpo_max: Option<Duration>,
     pub lost_writes_max: Option<u64>,
     pub error_rate_max: Option<f64>,
-    pub p99_max: Option<Nanos>,
+    pub p99_max: Option<Duration>,
+    /// Require (or not) that the clients saw recovery.
     pub recovered: Option<bool>,
 }
 
@@ -28,16 +33,59 @@ pub struct ExpectationResult {
     pub detail: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every expectation held.
+    Passed,
+    /// At least one expectation failed.
+    Failed,
+    /// The drill was interrupted; the figures cover what ran.
+    Aborted,
+}
+
+/// The verdict of a drill: aborted when it was interrupted, else passed when every result passed.
+pub fn verdict(results: &[ExpectationResult], aborted: bool) -> Verdict {
+    if aborted {
+        Verdict::Aborted
+    } else if results.iter().all(|x| x.passed) {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    }
+}
+
+/// Every check of a drill: the limits that are set ([`evaluate`]), then one failed result per action that could
+/// not be verified ([`unverified`]).
+pub fn check(e: &Expectations, m: &Measurement, actions: &[ActionEvent]) -> Vec<ExpectationResult> {
+    let mut out = evaluate(e, m);
+    out.extend(actions.iter().filter_map(unverified));
+    out
+}
+
+/// An action that could not be verified fails the drill: a fault that may not have taken effect tested
+/// nothing, and a step that did not happen leaves the figures meaningless. `None` for a verified action.
+pub fn unverified(a: &ActionEvent) -> Option<ExpectationResult> {
+    (!a.verified).then(|| ExpectationResult {
+        name: format!("action_{}_{}", a.index, a.action),
+        limit: "took effect and verified".into(),
+        actual: "not verified".into(),
+        passed: false,
+        detail: format!("{}: {}", a.summary, a.detail),
+    })
+}
+
 fn status_name(s: RtoStatus) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn ms_text(ms: f64) -> String {
-    human(std::time::Duration::from_secs_f64(ms / 1000.0))
+    human(Duration::from_secs_f64(ms / 1000.0))
 }
 
-fn nanos_text(n: Nanos) -> String {
-    human(std::time::Duration::from_nanos(n))
+/// A limit in the milliseconds the measurement uses.
+fn limit_ms(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1e6
 }
 
 /// One result per limit that is set, in the order of [`Expectations`]' fields. A figure that is unknown or was
@@ -48,7 +96,7 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
         out.push(ExpectationResult { name: name.into(), limit, actual, passed, detail })
     };
     if let Some(max) = e.rto_max {
-        let limit = format!("<= {}", nanos_text(max));
+        let limit = format!("<= {}", human(max));
         match (m.rto.status, m.rto.rto_ms) {
             (RtoStatus::NotRecovered, _) => push(
                 "rto_max",
@@ -64,9 +112,7 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
                 false,
                 "no fault took effect: nothing was measured".into(),
             ),
-            (_, Some(r)) => {
-                push("rto_max", limit, ms_text(r), r <= max as f64 / 1e6, status_name(m.rto.status))
-            }
+            (_, Some(r)) => push("rto_max", limit, ms_text(r), r <= limit_ms(max), status_name(m.rto.status)),
             (_, None) => push("rto_max", limit, "unknown".into(), false, String::new()),
         }
     }
@@ -76,9 +122,9 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
         None => "unknown: the written data could not be read back".to_string(),
     };
     if let Some(max) = e.rpo_max {
-        let limit = format!("<= {}", nanos_text(max));
+        let limit = format!("<= {}", human(max));
         match m.writes.rpo.rpo_ms {
-            Some(r) if !unknown => push("rpo_max", limit, ms_text(r), r <= max as f64 / 1e6, String::new()),
+            Some(r) if !unknown => push("rpo_max", limit, ms_text(r), r <= limit_ms(max), String::new()),
             _ => push("rpo_max", limit, "unknown".into(), false, why.clone()),
         }
     }
@@ -106,13 +152,13 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
         );
     }
     if let Some(max) = e.p99_max {
-        let limit = format!("<= {}", nanos_text(max));
+        let limit = format!("<= {}", human(max));
         match m.latency.overall.p99_ms {
             Some(p) => push(
                 "p99_max",
                 limit,
                 ms_text(p),
-                p <= max as f64 / 1e6,
+                p <= limit_ms(max),
                 "latency from the intended send time".into(),
             ),
             None => push("p99_max", limit, "no requests".into(), false, String::new()),
@@ -158,6 +204,10 @@ mod tests {
         measure(&[w(1), w(2), w(3)], Some(2500 * MILLI), 4 * SECOND, Some(&v), &[], &Params::default())
     }
 
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
     fn only(e: Expectations, m: &Measurement) -> ExpectationResult {
         let mut r = evaluate(&e, m);
         assert_eq!(r.len(), 1, "{r:?}");
@@ -171,7 +221,7 @@ mod tests {
 
     #[test]
     fn rto_limits() {
-        let e = Expectations { rto_max: Some(2 * SECOND), ..Default::default() };
+        let e = Expectations { rto_max: Some(secs(2)), ..Default::default() };
         let ok = only(e.clone(), &m(7000, true));
         assert!(ok.passed, "{ok:?}");
         assert_eq!(
@@ -185,7 +235,7 @@ mod tests {
 
     #[test]
     fn no_failure_is_an_rto_of_zero_and_passes_even_a_zero_limit() {
-        let r = only(Expectations { rto_max: Some(0), ..Default::default() }, &m(0, true));
+        let r = only(Expectations { rto_max: Some(Duration::ZERO), ..Default::default() }, &m(0, true));
         assert!(r.passed, "{r:?}");
         assert_eq!((r.actual.as_str(), r.detail.as_str()), ("0ms", "no_failure"));
     }
@@ -194,7 +244,7 @@ mod tests {
     fn no_fault_fails_an_rto_limit() {
         let tl = timeline(10_000, 10, |_| false);
         let no_fault = measure(&tl, None, 10 * SECOND, None, &[], &Params::default());
-        let r = only(Expectations { rto_max: Some(SECOND), ..Default::default() }, &no_fault);
+        let r = only(Expectations { rto_max: Some(secs(1)), ..Default::default() }, &no_fault);
         assert!(!r.passed && r.actual == "no fault", "{r:?}");
         let rec = only(Expectations { recovered: Some(true), ..Default::default() }, &no_fault);
         assert!(!rec.passed && rec.detail == "no_fault", "{rec:?}");
@@ -202,7 +252,7 @@ mod tests {
 
     #[test]
     fn unknown_rpo_fails_lost_writes_and_rpo_limits() {
-        let e = Expectations { lost_writes_max: Some(0), rpo_max: Some(SECOND), ..Default::default() };
+        let e = Expectations { lost_writes_max: Some(0), rpo_max: Some(secs(1)), ..Default::default() };
         let ok = evaluate(&e, &m(7000, true));
         assert!(ok.iter().all(|r| r.passed), "{ok:?}");
         let unknown = evaluate(&e, &m(7000, false));
@@ -223,9 +273,9 @@ mod tests {
         assert!(lost(2).passed);
         assert_eq!((lost(1).actual.as_str(), lost(1).detail.as_str()), ("2", "of 3 acknowledged"));
         let rpo = |max| only(Expectations { rpo_max: Some(max), ..Default::default() }, &m);
-        assert!(!rpo(999 * MILLI).passed);
-        assert!(rpo(SECOND).passed);
-        assert_eq!(rpo(SECOND).actual, "1.00s");
+        assert!(!rpo(Duration::from_millis(999)).passed);
+        assert!(rpo(secs(1)).passed);
+        assert_eq!(rpo(secs(1)).actual, "1.00s");
     }
 
     #[test]
@@ -247,11 +297,59 @@ mod tests {
     fn p99_limit_is_the_overall_p99() {
         let m = m(7000, true);
         assert!((m.latency.overall.p99_ms.unwrap() - 2.0).abs() < 0.01);
-        assert!(only(Expectations { p99_max: Some(2 * MILLI), ..Default::default() }, &m).passed);
-        let slow = only(Expectations { p99_max: Some(MILLI), ..Default::default() }, &m);
+        assert!(
+            only(Expectations { p99_max: Some(Duration::from_millis(2)), ..Default::default() }, &m).passed
+        );
+        let slow = only(Expectations { p99_max: Some(Duration::from_millis(1)), ..Default::default() }, &m);
         assert!(!slow.passed && slow.actual == "2ms", "{slow:?}");
         let empty = measure(&[], Some(0), SECOND, None, &[], &Params::default());
-        let none = only(Expectations { p99_max: Some(SECOND), ..Default::default() }, &empty);
+        let none = only(Expectations { p99_max: Some(secs(1)), ..Default::default() }, &empty);
         assert!(!none.passed && none.actual == "no requests", "{none:?}");
+    }
+
+    fn result(passed: bool) -> ExpectationResult {
+        ExpectationResult {
+            name: "x".into(),
+            limit: String::new(),
+            actual: String::new(),
+            passed,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_verdict() {
+        assert_eq!(verdict(&[], false), Verdict::Passed, "no limit set: nothing failed");
+        assert_eq!(verdict(&[result(true), result(false)], false), Verdict::Failed);
+        assert_eq!(verdict(&[result(true)], true), Verdict::Aborted, "an interrupt outranks the figures");
+        assert_eq!(verdict(&[result(false)], true), Verdict::Aborted);
+    }
+
+    #[test]
+    fn an_action_that_could_not_be_verified_fails() {
+        let action = |index, verified| ActionEvent {
+            index,
+            role: crate::timeline::ActionRole::Fault,
+            action: "partition".into(),
+            summary: "partition pg1 from pg2".into(),
+            targets: vec!["pg1".into()],
+            scheduled: 0,
+            started: 0,
+            effect: None,
+            effect_source: None,
+            verified,
+            detail: "iptables: permission denied".into(),
+            reverted: None,
+        };
+        let e = Expectations { rto_max: Some(secs(5)), ..Default::default() };
+        let all = check(&e, &m(7000, true), &[action(0, true), action(1, false)]);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all[0].passed && all[0].name == "rto_max");
+        assert_eq!(
+            (all[1].name.as_str(), all[1].actual.as_str(), all[1].passed),
+            ("action_1_partition", "not verified", false)
+        );
+        assert_eq!(all[1].detail, "partition pg1 from pg2: iptables: permission denied");
+        assert_eq!(verdict(&all, false), Verdict::Failed);
     }
 }

@@ -1,23 +1,27 @@
 //! The top-level measurement: every figure of a report, computed once from the recording.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use super::latency::{self, LatencyPhases, SecondBucket};
 use super::outages::{self, Counts, Outages};
 use super::rpo::{self, Writes};
 use super::rto::{self, Rto};
-use crate::timeline::{Nanos, Outcome, Verification, SECOND};
+use crate::timeline::{Nanos, Outcome, Verification};
 
-/// How recovery is judged.
+/// How recovery is judged: the scenario's `[measure]` section.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Params {
+    /// The share of requests that must succeed for a second to count as recovered, in (0, 1].
     pub recovery_ratio: f64,
-    pub stable_for: Nanos,
+    /// How long the clients must see success before recovery counts as stable.
+    pub stable_for: Duration,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { recovery_ratio: 1.0, stable_for: 3 * SECOND }
+        Params { recovery_ratio: 1.0, stable_for: Duration::from_secs(3) }
     }
 }
 
@@ -45,7 +49,13 @@ pub fn measure(
     params: &Params,
 ) -> Measurement {
     let sorted = rto::sorted_by_intended(outcomes);
-    let recovery = rto::recovery(&sorted, t_fault, load_end, params.recovery_ratio, params.stable_for);
+    let recovery = rto::recovery(
+        &sorted,
+        t_fault,
+        load_end,
+        params.recovery_ratio,
+        params.stable_for.as_nanos() as Nanos,
+    );
     let r = recovery.to_rto();
     Measurement {
         requests: outages::counts(&sorted),
@@ -64,7 +74,7 @@ mod tests {
     use crate::measure::rpo::RpoStatus;
     use crate::measure::rto::tests::timeline;
     use crate::measure::rto::RtoStatus;
-    use crate::timeline::{Failure, Kind, MILLI};
+    use crate::timeline::{Failure, Kind, MILLI, SECOND};
 
     /// The shared timeline with every odd request a write carrying its own sequence number.
     fn with_writes(fail: impl Fn(u64) -> bool) -> Vec<Outcome> {

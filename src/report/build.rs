@@ -1,23 +1,16 @@
-//! Building the one [`Report`] every view renders: the measurement, the expectations, the events, in ms.
+//! Building the one [`Report`] every view renders: the measurement, the expectations, the events, in ms. Pure:
+//! the scenario, the drill's recording and hadrill's own usage in, the report out.
 
 use crate::drill::run::Drill;
-use crate::measure::expect::{self, Expectations};
-use crate::measure::{measure, Params};
-use crate::scenario::Scenario;
-use crate::timeline::{ActionEvent, Nanos};
-
-use super::model::{
-    ActionView, EventView, Report, RunInfo, ScenarioInfo, StackEventView, Verdict, SCHEMA_VERSION,
-};
+use crate::measure::expect;
+use crate::measure::measure;
+use crate::measure::rto::ms;
 use crate::observe::postgres::LagSample;
+use crate::scenario::Scenario;
+use crate::timeline::ActionEvent;
+use crate::usage::Usage;
 
-fn ms(n: Nanos) -> f64 {
-    n as f64 / 1e6
-}
-
-fn nanos(d: std::time::Duration) -> Nanos {
-    d.as_nanos() as Nanos
-}
+use super::model::{ActionView, EventView, Report, RunInfo, ScenarioInfo, StackEventView, SCHEMA_VERSION};
 
 pub fn rfc3339(unix_ms: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
@@ -52,47 +45,23 @@ fn lag_before(lags: &[LagSample], t_fault_ms: Option<f64>) -> Vec<LagSample> {
     last.into_values().collect()
 }
 
-pub fn build(sc: &Scenario, d: &Drill) -> Report {
+/// The report of a drill. `usage` is hadrill's own peak memory and CPU time up to now ([`Usage::now`]).
+pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
     let rec = &d.recording;
-    let params =
-        Params { recovery_ratio: sc.measure.recovery_ratio, stable_for: nanos(sc.measure.stable_for) };
     let t_fault = rec.t_fault();
-    let measurement =
-        measure(&rec.outcomes, t_fault, rec.load_end, rec.verification.as_ref(), &rec.stack_events, &params);
-    let lag_before_fault = lag_before(&rec.lags, t_fault.map(ms));
-    let e = &sc.expect;
-    let expectations = expect::evaluate(
-        &Expectations {
-            rto_max: e.rto_max.map(nanos),
-            rpo_max: e.rpo_max.map(nanos),
-            lost_writes_max: e.lost_writes_max,
-            error_rate_max: e.error_rate_max,
-            p99_max: e.p99_max.map(nanos),
-            recovered: e.recovered,
-        },
-        &measurement,
+    let measurement = measure(
+        &rec.outcomes,
+        t_fault,
+        rec.load_end,
+        rec.verification.as_ref(),
+        &rec.stack_events,
+        &sc.measure,
     );
-    let mut expectations = expectations;
-    for a in rec.actions.iter().filter(|a| !a.verified) {
-        expectations.push(crate::measure::expect::ExpectationResult {
-            name: format!("action_{}_{}", a.index, a.action),
-            limit: "took effect and verified".into(),
-            actual: "not verified".into(),
-            passed: false,
-            detail: format!("{}: {}", a.summary, a.detail),
-        });
-    }
-    let verdict = if rec.aborted.is_some() {
-        Verdict::Aborted
-    } else if expectations.iter().all(|x| x.passed) {
-        Verdict::Passed
-    } else {
-        Verdict::Failed
-    };
+    let expectations = expect::check(&sc.expect, &measurement, &rec.actions);
     Report {
         schema_version: SCHEMA_VERSION,
         hadrill_version: env!("CARGO_PKG_VERSION").to_string(),
-        verdict,
+        verdict: expect::verdict(&expectations, rec.aborted.is_some()),
         scenario: ScenarioInfo {
             name: sc.name.clone(),
             description: sc.description.clone(),
@@ -114,19 +83,15 @@ pub fn build(sc: &Scenario, d: &Drill) -> Report {
             seed: d.seed,
             key_prefix: d.key_prefix.clone(),
             kept: d.kept,
-            peak_rss_bytes: crate::usage::peak_bytes(),
-            cpu_seconds: crate::usage::cpu_seconds(),
+            peak_rss_bytes: usage.peak_rss_bytes,
+            cpu_seconds: usage.cpu_seconds,
         },
         t_fault_ms: t_fault.map(ms),
         actions: rec.actions.iter().map(action_view).collect(),
         docker_events: rec
             .docker_events
             .iter()
-            .map(|e| EventView {
-                at_ms: e.at / 1_000_000,
-                container: e.container.clone(),
-                action: e.action.clone(),
-            })
+            .map(|e| EventView { at_ms: ms(e.at), container: e.container.clone(), action: e.action.clone() })
             .collect(),
         stack_events: rec
             .stack_events
@@ -141,10 +106,135 @@ pub fn build(sc: &Scenario, d: &Drill) -> Report {
             .collect(),
         observers: rec.observers.clone(),
         observers_skipped: rec.observers_skipped.clone(),
-        replication_lag_before_fault: lag_before_fault,
+        replication_lag_before_fault: lag_before(&rec.lags, t_fault.map(ms)),
         measurement,
         expectations,
         revert_errors: rec.revert_errors.clone(),
         aborted: rec.aborted.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::record::Recording;
+    use crate::measure::expect::Verdict;
+    use crate::measure::rto::tests::timeline;
+    use crate::timeline::{ActionRole, DockerEvent, EffectSource, StackEvent, StackEventKind, Verification};
+    use crate::timeline::{MILLI, SECOND};
+
+    /// A 20 s drill at 100 req/s: a pause of app2 at 5 s, a 2 s outage, `rto_max = "5s"`.
+    fn scenario() -> Scenario {
+        let text = "name = \"pause app2\"\nstack = \"web-haproxy-pg\"\nduration = \"20s\"\nseed = 7\n\
+                    [measure]\nstable_for = \"2s\"\n\
+                    [[fault]]\nat = \"5s\"\naction = \"pause\"\ntarget = \"app2\"\nduration = \"2s\"\n\
+                    [expect]\nrto_max = \"5s\"\n";
+        crate::scenario::parse::parse(std::path::Path::new("scenarios/t.toml"), text).unwrap()
+    }
+
+    fn lag(at_ms: f64, standby: &str, bytes: i64) -> LagSample {
+        LagSample {
+            at_ms,
+            node: "pg1".into(),
+            standby: standby.into(),
+            sync_state: "async".into(),
+            replay_lag_bytes: bytes,
+        }
+    }
+
+    fn drill(verified: bool) -> Drill {
+        let pause = ActionEvent {
+            index: 0,
+            role: ActionRole::Fault,
+            action: "pause".into(),
+            summary: "pause app2 for 2s".into(),
+            targets: vec!["app2".into()],
+            scheduled: 5 * SECOND,
+            started: 4999 * MILLI,
+            effect: Some(5 * SECOND),
+            effect_source: Some(EffectSource::DockerEvent),
+            verified,
+            detail: "paused".into(),
+            reverted: Some(7 * SECOND + 250_000),
+        };
+        Drill {
+            recording: Recording {
+                outcomes: timeline(20_000, 10, |t| (5000..7000).contains(&t)),
+                load_end: 20 * SECOND,
+                actions: vec![pause],
+                docker_events: vec![DockerEvent {
+                    at: 5 * SECOND + 500_000,
+                    container: "app2".into(),
+                    action: "pause".into(),
+                }],
+                stack_events: vec![StackEvent {
+                    at: 5500 * MILLI,
+                    source: "haproxy".into(),
+                    subject: "app2".into(),
+                    state: "DOWN".into(),
+                    kind: StackEventKind::Detection,
+                }],
+                lags: vec![lag(3000.0, "pg2", 10), lag(4000.0, "pg2", 20), lag(6000.0, "pg2", 99)],
+                observers: vec!["haproxy lb:8404".into()],
+                observers_skipped: vec![],
+                verification: Some(Verification::Read(Default::default())),
+                aborted: None,
+                revert_errors: vec![],
+            },
+            project: "hadrill-web-haproxy-pg-abc123".into(),
+            compose: "docker-compose".into(),
+            seed: 7,
+            key_prefix: "k".into(),
+            started_unix_ms: 1_764_000_000_000,
+            kept: false,
+        }
+    }
+
+    const USAGE: Usage = Usage { peak_rss_bytes: Some(40 << 20), cpu_seconds: Some(1.5) };
+
+    #[test]
+    fn a_drill_becomes_its_report_in_milliseconds() {
+        let r = build(&scenario(), &drill(true), USAGE);
+        assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.expectations);
+        assert_eq!(r.t_fault_ms, Some(5000.0));
+        assert_eq!(r.measurement.rto.rto_ms, Some(2000.0));
+        assert_eq!((r.scenario.duration_ms, r.scenario.stable_for_ms), (20_000.0, 2000.0));
+        assert_eq!((r.run.peak_rss_bytes, r.run.cpu_seconds), (Some(40 << 20), Some(1.5)), "usage as given");
+        assert_eq!(r.run.started_at, "2025-11-24T16:00:00Z");
+        let a = &r.actions[0];
+        assert_eq!((a.started_ms, a.effect_ms, a.reverted_ms), (4999.0, Some(5000.0), Some(7000.25)));
+        assert_eq!(r.docker_events[0].at_ms, 5000.5, "Docker events in the same fractional ms as the rest");
+        assert_eq!(r.stack_events[0].at_ms, 5500.0);
+        assert_eq!(r.replication_lag_before_fault, vec![lag(4000.0, "pg2", 20)], "the last sample before");
+        assert_eq!(r.expectations.len(), 1);
+        assert_eq!((r.expectations[0].name.as_str(), r.expectations[0].passed), ("rto_max", true));
+    }
+
+    #[test]
+    fn stable_for_from_the_scenario_judges_recovery() {
+        let mut sc = scenario();
+        let two_s = build(&sc, &drill(true), USAGE);
+        sc.measure.stable_for = std::time::Duration::from_secs(14);
+        let too_long = build(&sc, &drill(true), USAGE);
+        assert_eq!(two_s.measurement.rto.status, crate::measure::rto::RtoStatus::Recovered);
+        assert_eq!(too_long.measurement.rto.status, crate::measure::rto::RtoStatus::NotRecovered);
+        assert_eq!(too_long.verdict, Verdict::Failed);
+    }
+
+    #[test]
+    fn an_unverified_action_fails_the_drill_and_an_interrupt_aborts_it() {
+        let r = build(&scenario(), &drill(false), USAGE);
+        assert_eq!(r.verdict, Verdict::Failed);
+        let last = r.expectations.last().unwrap();
+        assert_eq!((last.name.as_str(), last.passed), ("action_0_pause", false));
+        assert_eq!(last.detail, "pause app2 for 2s: paused");
+        let mut d = drill(true);
+        d.recording.aborted = Some("interrupted".into());
+        assert_eq!(build(&scenario(), &d, USAGE).verdict, Verdict::Aborted);
+    }
+
+    #[test]
+    fn the_same_drill_gives_the_same_report() {
+        assert_eq!(build(&scenario(), &drill(true), USAGE), build(&scenario(), &drill(true), USAGE));
     }
 }

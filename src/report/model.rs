@@ -4,22 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::measure::expect::ExpectationResult;
+pub use crate::measure::expect::Verdict;
 use crate::measure::Measurement;
 use crate::timeline::{ActionRole, EffectSource};
 
 /// Bumped when a field changes meaning or disappears (adding optional fields keeps the version).
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Every expectation held.
-    Passed,
-    /// At least one expectation failed.
-    Failed,
-    /// The drill was interrupted; the figures cover what ran.
-    Aborted,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
@@ -111,9 +101,10 @@ pub struct StackEventView {
     pub kind: crate::timeline::StackEventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventView {
-    pub at_ms: u64,
+    /// When the daemon reported it (ms since the load started; whole ms in reports written before 2026-11-26).
+    pub at_ms: f64,
     pub container: String,
     pub action: String,
 }
@@ -143,5 +134,39 @@ mod tests {
             "the report types changed: run `cargo run -- schema > reports/schema/report.v1.json` \
              (and bump SCHEMA_VERSION if a field changed meaning or went away)"
         );
+    }
+
+    fn committed_validator() -> jsonschema::Validator {
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(schema_path()).unwrap()).unwrap();
+        jsonschema::validator_for(&committed).expect("the committed schema is a JSON schema")
+    }
+
+    fn problems(v: &jsonschema::Validator, json: &serde_json::Value) -> Vec<String> {
+        v.iter_errors(json).map(|e| format!("{}: {e}", e.instance_path)).collect()
+    }
+
+    #[test]
+    fn an_emitted_report_json_satisfies_the_committed_schema() {
+        let v = committed_validator();
+        let mut r = crate::report::fixture::report();
+        r.docker_events.push(EventView { at_ms: 5000.25, container: "app2".into(), action: "pause".into() });
+        let json: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string_pretty(&r).unwrap()).unwrap();
+        assert_eq!(problems(&v, &json), Vec::<String>::new());
+        let mut broken = json.clone();
+        broken["verdict"] = "maybe".into();
+        broken["measurement"]["rto"]["rto_ms"] = "fast".into();
+        assert_eq!(problems(&v, &broken).len(), 2, "the check can fail");
+    }
+
+    #[test]
+    fn report_v1_files_with_whole_ms_docker_events_still_validate_and_load() {
+        let mut json = serde_json::to_value(crate::report::fixture::report()).unwrap();
+        json["docker_events"] =
+            serde_json::json!([{ "at_ms": 5000, "container": "app2", "action": "pause" }]);
+        assert_eq!(problems(&committed_validator(), &json), Vec::<String>::new());
+        let r: Report = serde_json::from_value(json).unwrap();
+        assert_eq!(r.docker_events[0].at_ms, 5000.0);
     }
 }

@@ -20,10 +20,12 @@ pub struct Scenario {
     /// Seed for random choices (which instance `pick = "one"` takes); random when the file has none.
     pub seed: Option<u64>,
     pub load: Load,
-    pub measure: MeasureParams,
+    /// How recovery is judged (`[measure]`).
+    pub measure: crate::measure::Params,
     /// Faults and steps in file order.
     pub actions: Vec<Planned>,
-    pub expect: Expect,
+    /// The limits that gate a release (`[expect]`).
+    pub expect: crate::measure::expect::Expectations,
 }
 
 /// Which client the load drives.
@@ -55,23 +57,6 @@ pub struct Load {
     pub settle: Duration,
     /// How long the read-back may keep retrying before RPO is declared unknown.
     pub verify_timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct MeasureParams {
-    pub recovery_ratio: f64,
-    pub stable_for: Duration,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Expect {
-    pub rto_max: Option<Duration>,
-    pub rpo_max: Option<Duration>,
-    pub lost_writes_max: Option<u64>,
-    pub error_rate_max: Option<f64>,
-    pub p99_max: Option<Duration>,
-    /// Require (or not) that the clients saw recovery.
-    pub recovered: Option<bool>,
 }
 
 /// Which containers an action hits.

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::ScenarioError;
-use super::model::{Action, Expect, Load, MeasureParams, Pick, Planned, Probe, Scenario, Target};
+use super::model::{Action, Load, Pick, Planned, Probe, Scenario, Target};
 use crate::duration;
+use crate::measure::{expect::Expectations, Params};
 use crate::stack::resolve::{self, StackSpec};
 use crate::timeline::ActionRole;
 
@@ -294,7 +295,7 @@ fn parse_load(
     })
 }
 
-fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<MeasureParams, ScenarioError> {
+fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<Params, ScenarioError> {
     let recovery_ratio = match raw.and_then(|m| m.recovery_ratio.as_ref()) {
         Some(r) if !(*r.get_ref() > 0.0 && *r.get_ref() <= 1.0) => {
             return Err(cx.err(r.span(), format!("recovery_ratio {} must be in (0, 1]", r.get_ref())))
@@ -302,7 +303,7 @@ fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<MeasureParams, Sc
         Some(r) => *r.get_ref(),
         None => 1.0,
     };
-    Ok(MeasureParams {
+    Ok(Params {
         recovery_ratio,
         stable_for: cx.opt_dur(
             &raw.and_then(|m| m.stable_for.clone()),
@@ -312,9 +313,9 @@ fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<MeasureParams, Sc
     })
 }
 
-fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expect, ScenarioError> {
+fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, ScenarioError> {
     let Some(e) = raw else {
-        return Ok(Expect::default());
+        return Ok(Expectations::default());
     };
     let opt = |v: &Option<S<String>>, what: &str| v.as_ref().map(|v| cx.dur(v, what)).transpose();
     if let Some(r) = &e.error_rate_max {
@@ -322,7 +323,7 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expect, ScenarioErr
             return Err(cx.err(r.span(), format!("error_rate_max {} must be between 0 and 1", r.get_ref())));
         }
     }
-    Ok(Expect {
+    Ok(Expectations {
         rto_max: opt(&e.rto_max, "rto_max")?,
         rpo_max: opt(&e.rpo_max, "rpo_max")?,
         lost_writes_max: e.lost_writes_max.as_ref().map(|v| *v.get_ref()),

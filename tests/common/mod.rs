@@ -58,7 +58,7 @@ pub async fn drill(file: &str) -> hadrill::report::Report {
     let opts = hadrill::drill::run::RunOptions::default();
     let cancel = tokio_util::sync::CancellationToken::new();
     let d = hadrill::drill::run::run(&sc, &opts, cancel).await.expect("drill ran");
-    let report = hadrill::report::build::build(&sc, &d);
+    let report = hadrill::report::build::build(&sc, &d, hadrill::usage::Usage::now());
     let out = std::env::temp_dir().join(format!("hadrill-test-reports-{}", std::process::id()));
     let dir = hadrill::report::write::write_all(&out, &report).expect("report written");
     eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
