@@ -1,17 +1,29 @@
 //! The HTML report: one self-contained page (inline CSS and SVG, no script, no external asset) with the
-//! verdict, the RTO/RPO table, charts of the clients' view second by second (successes and failures, p99
-//! latency) with the faults, steps, reverts, outage windows and recovery drawn on them, the RTO breakdown on a
-//! time axis, and the tables of the Markdown report. Like every view it renders numbers, it computes none.
+//! verdict, the RTO/RPO table, the charts of the clients' view second by second (`charts`), and the tables
+//! of the Markdown report. It lays out the rows of [`View`]; like every view it computes no number.
+
+mod charts;
 
 use std::fmt::Write;
 
-use super::markdown::{action_cells, opt_ms, rpo_text, rto_text, verdict_word};
 use super::model::{Report, Verdict};
-use crate::timeline::{ActionRole, StackEventKind};
+use super::view::{Cell, Row, View};
 
-/// Escapes text for HTML element content and attribute values (the XML rules JUnit uses serve here too).
+/// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
-    super::junit::escape(s)
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}\
@@ -22,313 +34,26 @@ th{background:#f5f5f5}.passed{color:#1a7f37}.failed,.aborted{color:#cf222e}.badg
 .legend span{margin-right:1.2em}.sw{display:inline-block;width:.9em;height:.9em;vertical-align:-.1em;margin-right:.3em}\
 small{color:#666}";
 
-/// Colours of the charts (also used in the legends).
-const OK: &str = "#2da44e";
-const BAD: &str = "#cf222e";
-const P99: &str = "#6639ba";
-const FAULT: &str = "#bc4c00";
-const STEP: &str = "#0969da";
-const OUTAGE: &str = "#ffebe9";
-const RECOVERING: &str = "#fff8c5";
-const DETECTED: &str = "#9a6700";
-const BACK: &str = "#1a7f37";
-
-/// A chart's plot area and its time axis, in seconds since the load started.
-struct Frame {
-    width: f64,
-    height: f64,
-    left: f64,
-    top: f64,
-    /// Seconds shown: 0 to `span`.
-    span: f64,
-}
-
-impl Frame {
-    fn plot_w(&self) -> f64 {
-        self.width - self.left - 10.0
-    }
-    fn plot_h(&self) -> f64 {
-        self.height - self.top - 28.0
-    }
-    fn x(&self, seconds: f64) -> f64 {
-        self.left + (seconds.clamp(0.0, self.span) / self.span) * self.plot_w()
-    }
-    fn bottom(&self) -> f64 {
-        self.top + self.plot_h()
-    }
-    fn y(&self, value: f64, max: f64) -> f64 {
-        self.bottom() - (value / max).clamp(0.0, 1.0) * self.plot_h()
-    }
-
-    fn open(&self, s: &mut String, label: &str) {
-        let _ = write!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">"#,
-            w = self.width,
-            h = self.height,
-            label = esc(label)
-        );
-    }
-
-    /// The time axis with a tick every few seconds, and the y axis with its top value.
-    fn axes(&self, s: &mut String, y_max_label: &str) {
-        let step = nice_step(self.span / 10.0);
-        let mut t = 0.0;
-        while t <= self.span + 1e-9 {
-            let x = self.x(t);
-            let _ = write!(
-                s,
-                r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{:.1}" stroke="#ccc"/><text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#555">{}s</text>"##,
-                self.bottom(),
-                self.bottom() + 4.0,
-                self.bottom() + 16.0,
-                trim_float(t)
-            );
-            t += step;
-        }
-        let _ = write!(
-            s,
-            r##"<line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#999"/><line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#999"/><text x="{tx}" y="{ty}" font-size="11" text-anchor="end" fill="#555">{y_max_label}</text>"##,
-            l = self.left,
-            t = self.top,
-            b = self.bottom(),
-            r = self.left + self.plot_w(),
-            tx = self.left - 4.0,
-            ty = self.top + 10.0,
-        );
-    }
-
-    /// Shaded bands behind the data: fault to recovery, and each outage window.
-    fn bands(&self, s: &mut String, r: &Report) {
-        let m = &r.measurement;
-        if let (Some(f), Some(rec)) = (r.t_fault_ms, m.rto.t_recovered_ms) {
-            self.band(s, f / 1000.0, rec / 1000.0, RECOVERING, "fault to stable recovery (RTO)");
-        }
-        for w in &m.outages.windows {
-            let (a, b) = (w.start_ms / 1000.0, (w.start_ms + w.length_ms) / 1000.0);
-            let title = format!(
-                "outage window: {} from {:.3} s, {} failed",
-                opt_ms(Some(w.length_ms)),
-                a,
-                w.failed_requests
-            );
-            self.band(s, a, b, OUTAGE, &title);
-        }
-    }
-
-    fn band(&self, s: &mut String, from: f64, to: f64, colour: &str, title: &str) {
-        let (x0, x1) = (self.x(from), self.x(to));
-        let _ = write!(
-            s,
-            r#"<rect x="{x0:.1}" y="{}" width="{:.1}" height="{:.1}" fill="{colour}"><title>{}</title></rect>"#,
-            self.top,
-            (x1 - x0).max(1.0),
-            self.plot_h(),
-            esc(title)
-        );
-    }
-
-    /// A vertical line per fault and step (at its effect, or its start when it had none) and per revert.
-    fn markers(&self, s: &mut String, r: &Report) {
-        for a in &r.actions {
-            let colour = if a.role == ActionRole::Fault { FAULT } else { STEP };
-            let at = a.effect_ms.unwrap_or(a.started_ms) / 1000.0;
-            self.marker(s, at, colour, "", &a.summary);
-            if let Some(rev) = a.reverted_ms {
-                self.marker(
-                    s,
-                    rev / 1000.0,
-                    colour,
-                    r#" stroke-dasharray="4 3""#,
-                    &format!("reverted: {}", a.summary),
-                );
-            }
-        }
-    }
-
-    /// A small triangle above the plot per stack event that matters for the breakdown (the stack noticed,
-    /// promoted or re-routed, a component came back).
-    fn stack_marks(&self, s: &mut String, r: &Report) {
-        for e in r.stack_events.iter().filter(|e| e.at_ms > 0.0) {
-            let colour = match e.kind {
-                StackEventKind::Detection => DETECTED,
-                StackEventKind::Promotion => STEP,
-                StackEventKind::Recovery => BACK,
-                StackEventKind::Info => continue,
-            };
-            let x = self.x(e.at_ms / 1000.0);
-            let y = self.top;
-            let _ = write!(
-                s,
-                r#"<path d="M{:.1},{:.1} L{:.1},{:.1} L{x:.1},{:.1} Z" fill="{colour}"><title>{}</title></path>"#,
-                x - 5.0,
-                y,
-                x + 5.0,
-                y,
-                y + 8.0,
-                esc(&format!("{:.3} s: {} {}: {}", e.at_ms / 1000.0, e.source, e.subject, e.state))
-            );
-        }
-    }
-
-    fn marker(&self, s: &mut String, at: f64, colour: &str, extra: &str, title: &str) {
-        let x = self.x(at);
-        let _ = write!(
-            s,
-            r#"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="{colour}" stroke-width="2"{extra}><title>{}</title></line>"#,
-            self.top,
-            self.bottom(),
-            esc(&format!("{at:.3} s: {title}"))
-        );
-    }
-}
-
-/// 1, 2 or 5 times a power of ten, at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    let raw = raw.max(1e-3);
-    let base = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * base).find(|s| *s >= raw).unwrap_or(10.0 * base)
-}
-
-fn trim_float(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
-}
-
-fn span_seconds(r: &Report) -> f64 {
-    (r.measurement.per_second.len() as f64).max(r.scenario.duration_ms / 1000.0).max(1.0)
-}
-
-/// Requests per second: successes and failures stacked.
-fn throughput_chart(s: &mut String, r: &Report) {
-    let f = Frame { width: 960.0, height: 240.0, left: 56.0, top: 10.0, span: span_seconds(r) };
-    let buckets = &r.measurement.per_second;
-    let max = buckets.iter().map(|b| b.succeeded + b.failed).max().unwrap_or(1).max(1) as f64;
-    f.open(s, "requests per second, succeeded and failed");
-    let bar = (f.x(1.0) - f.x(0.0)).max(0.5);
-    for b in buckets {
-        let x = f.x(b.second as f64);
-        let ok_top = f.y(b.succeeded as f64, max);
-        let all_top = f.y((b.succeeded + b.failed) as f64, max);
-        let title =
-            format!("second {}: {} ok, {} failed, p99 {}", b.second, b.succeeded, b.failed, opt_ms(b.p99_ms));
-        let _ = write!(
-            s,
-            r#"<g><title>{}</title><rect x="{x:.2}" y="{ok_top:.1}" width="{bar:.2}" height="{:.1}" fill="{OK}"/>"#,
-            esc(&title),
-            f.bottom() - ok_top
-        );
-        if b.failed > 0 {
-            let _ = write!(
-                s,
-                r#"<rect x="{x:.2}" y="{all_top:.1}" width="{bar:.2}" height="{:.1}" fill="{BAD}"/>"#,
-                (ok_top - all_top).max(1.0)
-            );
-        }
-        s.push_str("</g>");
-    }
-    f.markers(s, r);
-    f.stack_marks(s, r);
-    f.axes(s, &format!("{max:.0}/s"));
-    s.push_str("</svg>");
-}
-
-/// p99 latency per second (from the intended send time), on a scale up to the largest second's p99.
-fn latency_chart(s: &mut String, r: &Report) {
-    let f = Frame { width: 960.0, height: 200.0, left: 56.0, top: 10.0, span: span_seconds(r) };
-    let points: Vec<(f64, f64)> = r
-        .measurement
-        .per_second
-        .iter()
-        .filter_map(|b| b.p99_ms.map(|p| (b.second as f64 + 0.5, p)))
-        .collect();
-    let max = points.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0);
-    f.open(s, "p99 latency per second");
-    f.bands(s, r);
-    f.markers(s, r);
-    let path: Vec<String> =
-        points.iter().map(|(t, p)| format!("{:.1},{:.1}", f.x(*t), f.y(*p, max))).collect();
-    if !path.is_empty() {
-        let _ = write!(
-            s,
-            r#"<polyline points="{}" fill="none" stroke="{P99}" stroke-width="1.5"/>"#,
-            path.join(" ")
-        );
-    }
-    f.axes(s, &opt_ms(Some(max)));
-    s.push_str("</svg>");
-}
-
-/// The RTO breakdown on its own time axis, from the fault to stable recovery.
-fn breakdown_chart(s: &mut String, r: &Report) {
-    let steps: Vec<(&str, f64)> = r
-        .measurement
-        .breakdown
-        .iter()
-        .filter_map(|b| b.at_ms.map(|t| (b.step.as_str(), t / 1000.0)))
-        .collect();
-    let (Some(first), Some(last)) =
-        (steps.iter().map(|s| s.1).reduce(f64::min), steps.iter().map(|s| s.1).reduce(f64::max))
-    else {
-        return;
-    };
-    let span = (last - first).max(0.001);
-    let (width, left, right) = (960.0, 20.0, 200.0);
-    let row = 22.0;
-    let height = 20.0 + row * steps.len() as f64;
-    let x = |t: f64| left + (t - first) / span * (width - left - right);
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="RTO breakdown">"#
-    );
-    for (i, (step, t)) in steps.iter().enumerate() {
-        let y = 16.0 + row * i as f64;
-        let colour = if i == 0 {
-            FAULT
-        } else if *step == "stable_recovery" {
-            OK
-        } else {
-            STEP
-        };
-        let _ = write!(
-            s,
-            r##"<line x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="#ddd" stroke-width="6"/><circle cx="{x1:.1}" cy="{y:.1}" r="5" fill="{colour}"/><text x="{tx:.1}" y="{ty:.1}" font-size="12" fill="#333">{label} +{since}</text>"##,
-            x0 = x(first),
-            x1 = x(*t),
-            tx = x(*t) + 9.0,
-            ty = y + 4.0,
-            label = esc(&step.replace('_', " ")),
-            since = esc(&opt_ms(Some((t - first) * 1000.0))),
-        );
-    }
-    s.push_str("</svg>");
-}
-
-fn legend(s: &mut String, items: &[(&str, &str)]) {
-    s.push_str(r#"<p class="legend">"#);
-    for (colour, text) in items {
-        let _ = write!(s, r#"<span><i class="sw" style="background:{colour}"></i>{}</span>"#, esc(text));
-    }
-    s.push_str("</p>");
-}
-
-fn row(s: &mut String, cells: &[&str]) {
-    s.push_str("<tr>");
-    for c in cells {
-        let _ = write!(s, "<td>{}</td>", esc(c));
-    }
-    s.push_str("</tr>");
-}
-
-fn header(s: &mut String, cells: &[&str]) {
+/// A table of rows under their column headers.
+fn table<R: Row>(s: &mut String, rows: &[R]) {
     s.push_str("<table><tr>");
-    for c in cells {
-        let _ = write!(s, "<th>{}</th>", esc(c));
+    for h in R::HEADER {
+        let _ = write!(s, "<th>{}</th>", esc(h));
     }
     s.push_str("</tr>");
+    for r in rows {
+        s.push_str("<tr>");
+        for c in r.cells() {
+            let _ = match c {
+                Cell::Text(t) => write!(s, "<td>{}</td>", esc(t)),
+                Cell::Strong(t) => write!(s, "<td><b>{}</b></td>", esc(t)),
+                Cell::Mark(true) => write!(s, "<td class=\"passed\">✔</td>"),
+                Cell::Mark(false) => write!(s, "<td class=\"failed\">✘</td>"),
+            };
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</table>");
 }
 
 fn verdict_class(v: Verdict) -> &'static str {
@@ -340,179 +65,62 @@ fn verdict_class(v: Verdict) -> &'static str {
 }
 
 pub fn render(r: &Report) -> String {
-    let m = &r.measurement;
+    let v = View::of(r);
     let mut s = String::with_capacity(64 * 1024);
-    let title = format!("{} — {}", r.scenario.name, verdict_word(r.verdict));
     let _ = write!(
         s,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(&title)
+        esc(&v.title)
     );
     let _ = write!(
         s,
         r#"<h1>{} <span class="badge b-{}">{}</span></h1>"#,
-        esc(&r.scenario.name),
-        verdict_class(r.verdict),
-        verdict_word(r.verdict)
+        esc(&v.name),
+        verdict_class(v.verdict),
+        super::view::verdict_word(v.verdict)
     );
-    if !r.scenario.description.is_empty() {
-        let _ = write!(s, "<p>{}</p>", esc(&r.scenario.description));
+    if !v.description.is_empty() {
+        let _ = write!(s, "<p>{}</p>", esc(&v.description));
     }
-    if let Some(a) = &r.aborted {
-        let _ = write!(s, "<p class=\"aborted\"><b>The drill was aborted ({}).</b> The figures cover what ran; RPO is unknown.</p>", esc(a));
+    if let Some((what, meaning)) = &v.aborted {
+        let _ = write!(s, "<p class=\"aborted\"><b>{}</b> {meaning}</p>", esc(what));
     }
-    header(&mut s, &["", ""]);
-    let w = &m.writes;
-    let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "unknown".into());
-    for (k, v) in [
-        ("RTO", rto_text(r)),
-        ("RPO", rpo_text(r)),
-        ("time to first error", opt_ms(m.rto.time_to_first_error_ms)),
-        ("outage windows", format!("{} ({} in total)", m.outages.count, opt_ms(Some(m.outages.total_ms)))),
-        ("longest gap between successes", opt_ms(Some(m.outages.longest_gap_ms))),
-        (
-            "requests",
-            format!(
-                "{} sent, {} failed ({:.2}%)",
-                m.requests.total,
-                m.requests.failed,
-                m.requests.error_rate * 100.0
-            ),
-        ),
-        (
-            "writes",
-            format!(
-                "{} acknowledged, {} failed, {} indeterminate ({} persisted); {} failed but persisted",
-                w.acknowledged,
-                w.failed,
-                w.indeterminate,
-                opt(w.indeterminate_persisted),
-                opt(w.failed_but_persisted)
-            ),
-        ),
-        (
-            "load",
-            format!(
-                "{} req/s for {:.0} s, {:.0}% reads, seed {}",
-                r.scenario.rate_per_s,
-                r.scenario.duration_ms / 1000.0,
-                r.scenario.read_ratio * 100.0,
-                r.run.seed
-            ),
-        ),
-    ] {
-        row(&mut s, &[k, &v]);
-    }
-    s.push_str("</table>");
-
-    if !r.expectations.is_empty() {
+    table(&mut s, &v.summary);
+    if !v.expectations.is_empty() {
         s.push_str("<h2>Expectations</h2>");
-        header(&mut s, &["", "expectation", "limit", "actual", ""]);
-        for e in &r.expectations {
-            let (class, mark) = if e.passed { ("passed", "✔") } else { ("failed", "✘") };
-            let _ = write!(
-                s,
-                "<tr><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&e.name),
-                esc(&e.limit),
-                esc(&e.actual),
-                esc(&e.detail)
-            );
-        }
-        s.push_str("</table>");
+        table(&mut s, &v.expectations);
     }
-
     s.push_str("<h2>What the clients saw, second by second</h2>");
-    legend(
-        &mut s,
-        &[
-            (OK, "succeeded"),
-            (BAD, "failed"),
-            (FAULT, "fault (dashed: reverted)"),
-            (STEP, "operator step"),
-            (DETECTED, "▼ stack noticed"),
-            (STEP, "▼ promoted / re-routed"),
-            (BACK, "▼ component back"),
-        ],
-    );
-    throughput_chart(&mut s, r);
-    legend(
-        &mut s,
-        &[
-            (P99, "p99 latency from the intended send time"),
-            (RECOVERING, "fault to stable recovery"),
-            (OUTAGE, "outage window"),
-        ],
-    );
-    latency_chart(&mut s, r);
-
-    if !m.breakdown.is_empty() {
+    charts::clients(&mut s, r);
+    if !v.breakdown.is_empty() {
         s.push_str("<h2>RTO breakdown</h2>");
-        breakdown_chart(&mut s, r);
-        header(&mut s, &["step", "at (s)", "since previous", "evidence"]);
-        for b in &m.breakdown {
-            let at = b.at_ms.map(|t| format!("{:.3}", t / 1000.0)).unwrap_or_else(|| "—".into());
-            row(&mut s, &[&b.step.replace('_', " "), &at, &opt_ms(b.since_previous_ms), &b.evidence]);
-        }
-        s.push_str("</table>");
+        charts::breakdown_chart(&mut s, r);
+        table(&mut s, &v.breakdown);
     }
-
+    if let Some(lag) = &v.replication_lag {
+        let _ = write!(s, "<p>Replication lag just before the fault: {}.</p>", esc(lag));
+    }
     s.push_str("<h2>Latency (from the intended send time)</h2>");
-    header(&mut s, &["phase", "requests", "p50", "p99", "max"]);
-    for (name, p) in m.latency.named() {
-        row(&mut s, &[name, &p.count.to_string(), &opt_ms(p.p50_ms), &opt_ms(p.p99_ms), &opt_ms(p.max_ms)]);
+    table(&mut s, &v.latency);
+    if let Some(kinds) = &v.failures_by_kind {
+        let _ = write!(s, "<p>Failures by kind: {}.</p>", esc(kinds));
     }
-    s.push_str("</table>");
-    if !m.requests.failures_by_kind.is_empty() {
-        let kinds: Vec<String> =
-            m.requests.failures_by_kind.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let _ = write!(s, "<p>Failures by kind: {}.</p>", esc(&kinds.join(", ")));
-    }
-
     s.push_str("<h2>Faults and steps</h2>");
-    header(&mut s, &["t (s)", "", "event", "effect (s)", "source", "detail"]);
-    for a in &r.actions {
-        let (class, mark) = if a.verified { ("passed", "✔") } else { ("failed", "✘") };
-        let (src, eff, rev) = action_cells(a);
-        let _ = write!(
-            s,
-            "<tr><td>{:.3}</td><td class=\"{class}\">{mark}</td><td>{:?} {}</td><td>{eff}</td><td>{}</td><td>{}{}</td></tr>",
-            a.started_ms / 1000.0,
-            a.role,
-            esc(&a.summary),
-            esc(&src),
-            esc(&a.detail),
-            esc(&rev)
-        );
-    }
-    s.push_str("</table>");
-
-    let changes: Vec<_> =
-        r.stack_events.iter().filter(|e| e.kind != StackEventKind::Info || e.at_ms > 0.0).collect();
-    if !changes.is_empty() {
+    table(&mut s, &v.actions);
+    if !v.stack_events.is_empty() {
         s.push_str("<h2>What the stack reported</h2>");
-        let _ = write!(s, "<p>Observers: {}.</p>", esc(&r.observers.join(", ")));
-        header(&mut s, &["t (s)", "source", "subject", "state", "kind"]);
-        for e in &changes {
-            let kind = serde_json::to_value(e.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            row(&mut s, &[&format!("{:.3}", e.at_ms / 1000.0), &e.source, &e.subject, &e.state, &kind]);
-        }
-        s.push_str("</table>");
+        let _ = write!(s, "<p>Observers: {}.</p>", esc(&v.observers));
+        table(&mut s, &v.stack_events);
     }
-    let memory = r.run.peak_rss_bytes.map(|b| format!(" · {:.0} MiB peak RSS", b as f64 / (1 << 20) as f64));
-    let cpu = r.run.cpu_seconds.map(|c| format!(" · {c:.1} s CPU")).unwrap_or_default();
+    let f = &v.footer;
     let _ = writeln!(
         s,
-        "<p><small>hadrill {} · stack <code>{}</code> · project <code>{}</code> · started {}{}{} · RTO and RPO as defined in docs/measurement.md</small></p></body></html>",
-        esc(&r.hadrill_version),
-        esc(&r.scenario.stack),
-        esc(&r.run.project),
-        esc(&r.run.started_at),
-        memory.unwrap_or_default(),
-        cpu
+        "<p><small>hadrill {} · stack <code>{}</code> · project <code>{}</code> · started {}{} · RTO and RPO as defined in docs/measurement.md</small></p></body></html>",
+        esc(&f.version),
+        esc(&f.stack),
+        esc(&f.project),
+        esc(&f.started_at),
+        f.usage
     );
     s
 }
@@ -531,22 +139,30 @@ mod tests {
         assert!(html.contains("kill &lt;app2&gt;"));
         assert_eq!(html.matches("<svg").count(), 3, "throughput, latency, breakdown");
         assert_eq!(html.matches("</svg>").count(), 3);
-        assert!(html.contains("2.00 s"), "the RTO is shown");
+        assert!(html.contains("<td><b>RTO</b></td><td>2.00 s</td>"), "the RTO is shown");
         assert!(html.contains("b-failed"), "the verdict badge");
+        assert!(html.contains("<td class=\"failed\">✘</td><td>rto_max</td>"), "the failed expectation");
         assert!(html.contains("stroke-dasharray"), "the revert is drawn");
         assert!(html.contains("haproxy lb:8404"));
         assert!(html.contains("5.500 s: haproxy app2: DOWN"), "the stack event is marked on the chart");
     }
 
     #[test]
-    fn one_bar_per_second_and_failures_stacked_where_they_happened() {
-        let html = render(&report());
-        let throughput = html.split("</svg>").next().unwrap();
-        assert_eq!(throughput.matches("<g><title>second ").count(), 20);
-        assert_eq!(throughput.matches(&format!("fill=\"{BAD}\"/>")).count(), 2, "seconds 5 and 6 failed");
-        assert!(throughput.contains("second 5: 0 ok, 100 failed"));
-        let latency = html.split("</svg>").nth(1).unwrap();
-        assert!(latency.contains("outage window: 2.00 s from 5.000 s"), "bands behind the latency line");
+    fn an_aborted_drill_says_so_and_shows_the_replication_lag() {
+        let mut r = report();
+        r.verdict = Verdict::Aborted;
+        r.aborted = Some("interrupted <ctrl-c>".into());
+        r.replication_lag_before_fault.push(crate::observe::postgres::LagSample {
+            at_ms: 4000.0,
+            node: "pg1".into(),
+            standby: "pg2".into(),
+            sync_state: "async".into(),
+            replay_lag_bytes: 120,
+        });
+        let html = render(&r);
+        assert!(html.contains("<b>The drill was aborted (interrupted &lt;ctrl-c&gt;).</b>"), "{html}");
+        assert!(html.contains("b-aborted"));
+        assert!(html.contains("pg1 → pg2 (async): 120 bytes behind"));
     }
 
     #[test]
@@ -556,14 +172,5 @@ mod tests {
         r.actions.clear();
         r.t_fault_ms = None;
         assert_eq!(render(&r).matches("<svg").count(), 2);
-    }
-
-    #[test]
-    fn axis_steps_are_round() {
-        assert_eq!(nice_step(0.7), 1.0);
-        assert_eq!(nice_step(2.6), 5.0);
-        assert_eq!(nice_step(6.0), 10.0);
-        assert_eq!(nice_step(13.0), 20.0);
-        assert_eq!(nice_step(60.0), 100.0);
     }
 }

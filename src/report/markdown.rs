@@ -1,63 +1,14 @@
 //! The Markdown report: what a person reads in a pull request. Verdict first, then the RTO/RPO table, the
-//! expectations, a per-second timeline around the fault, and the fault and step events.
+//! expectations, the RTO breakdown, latency, the faults and steps, what the stack reported, and a per-second
+//! timeline around the fault. It lays out the rows of [`View`]; like every view it computes no number.
 
 use std::fmt::Write;
 
-use super::model::{Report, Verdict};
-use crate::measure::rpo::RpoStatus;
-use crate::measure::rto::RtoStatus;
+use super::model::Report;
+use super::view::{rpo_text, rto_text, verdict_word, Cell, Row, SecondRow, View};
 
-pub(super) fn opt_ms(v: Option<f64>) -> String {
-    match v {
-        Some(ms) if ms >= 10_000.0 => format!("{:.1} s", ms / 1000.0),
-        Some(ms) if ms >= 1000.0 => format!("{:.2} s", ms / 1000.0),
-        Some(0.0) => "0".into(),
-        Some(ms) => format!("{ms:.1} ms"),
-        None => "—".into(),
-    }
-}
-
-/// The cells of an action's row that need formatting: where its effect time came from, the effect time (s),
-/// and when it was reverted.
-pub(super) fn action_cells(a: &super::model::ActionView) -> (String, String, String) {
-    let src = a
-        .effect_source
-        .and_then(|e| serde_json::to_value(e).ok())
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let eff = a.effect_ms.map(|e| format!("{:.3}", e / 1000.0)).unwrap_or_else(|| "—".into());
-    let rev = a.reverted_ms.map(|t| format!("; reverted at {:.3} s", t / 1000.0)).unwrap_or_default();
-    (src, eff, rev)
-}
-
-pub(super) fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Passed => "PASSED",
-        Verdict::Failed => "FAILED",
-        Verdict::Aborted => "ABORTED",
-    }
-}
-
-/// The RTO as a phrase: `2.01 s`, `0 (no client saw a failure)`, `not recovered`, `no fault`.
-pub fn rto_text(r: &Report) -> String {
-    let rto = &r.measurement.rto;
-    match rto.status {
-        RtoStatus::Recovered => opt_ms(rto.rto_ms),
-        RtoStatus::NoFailure => "0 (no client saw a failure)".into(),
-        RtoStatus::NotRecovered => "not recovered before the load ended".into(),
-        RtoStatus::NoFault => "— (no fault took effect)".into(),
-    }
-}
-
-pub fn rpo_text(r: &Report) -> String {
-    let w = &r.measurement.writes;
-    match w.rpo.status {
-        RpoStatus::Measured => {
-            format!("{} ({} acknowledged writes lost)", opt_ms(w.rpo.rpo_ms), w.lost.unwrap_or(0))
-        }
-        RpoStatus::Unknown => format!("unknown: {}", w.rpo.reason.clone().unwrap_or_default()),
-    }
-}
+/// Stack events shown; the rest are in report.json.
+const STACK_EVENTS_SHOWN: usize = 60;
 
 /// The few lines printed at the end of `hadrill run`.
 pub fn console_verdict(r: &Report) -> String {
@@ -69,186 +20,92 @@ pub fn console_verdict(r: &Report) -> String {
     s
 }
 
-pub fn render(r: &Report) -> String {
-    let m = &r.measurement;
-    let mut s = String::new();
-    let _ = writeln!(s, "# {} — {}\n", r.scenario.name, verdict_word(r.verdict));
-    if !r.scenario.description.is_empty() {
-        let _ = writeln!(s, "{}\n", r.scenario.description);
-    }
-    if let Some(a) = &r.aborted {
-        let _ = writeln!(s, "**The drill was aborted ({a}).** The figures cover what ran; RPO is unknown.\n");
-    }
-    let _ = writeln!(s, "| | |\n|---|---|");
-    let _ = writeln!(s, "| **RTO** | {} |", rto_text(r));
-    let _ = writeln!(s, "| **RPO** | {} |", rpo_text(r));
-    let _ = writeln!(s, "| time to first error | {} |", opt_ms(m.rto.time_to_first_error_ms));
-    let _ = writeln!(
-        s,
-        "| outage windows | {} ({} in total) |",
-        m.outages.count,
-        opt_ms(Some(m.outages.total_ms))
-    );
-    let _ = writeln!(s, "| longest gap between successes | {} |", opt_ms(Some(m.outages.longest_gap_ms)));
-    let _ = writeln!(
-        s,
-        "| requests | {} sent, {} failed ({:.2}%) |",
-        m.requests.total,
-        m.requests.failed,
-        m.requests.error_rate * 100.0
-    );
-    let w = &m.writes;
-    let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "unknown".into());
-    let _ = writeln!(
-        s,
-        "| writes | {} acknowledged, {} failed, {} indeterminate ({} persisted); {} failed but persisted |",
-        w.acknowledged,
-        w.failed,
-        w.indeterminate,
-        opt(w.indeterminate_persisted),
-        opt(w.failed_but_persisted)
-    );
-    let _ = writeln!(
-        s,
-        "| load | {} req/s for {:.0} s, {:.0}% reads, seed {} |\n",
-        r.scenario.rate_per_s,
-        r.scenario.duration_ms / 1000.0,
-        r.scenario.read_ratio * 100.0,
-        r.run.seed
-    );
+/// A table cell's text: a `|` would end the cell and a newline the row.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
 
-    if !r.expectations.is_empty() {
-        let _ = writeln!(s, "## Expectations\n\n| | expectation | limit | actual | |\n|---|---|---|---|---|");
-        for e in &r.expectations {
-            let mark = if e.passed { "✅" } else { "❌" };
-            let _ = writeln!(s, "| {mark} | {} | {} | {} | {} |", e.name, e.limit, e.actual, e.detail);
-        }
-        s.push('\n');
+/// A table of rows under their column headers.
+fn table<R: Row>(s: &mut String, rows: &[R]) {
+    for h in R::HEADER {
+        let _ = if h.is_empty() { write!(s, "| ") } else { write!(s, "| {h} ") };
     }
+    let _ = writeln!(s, "|\n{}|", "|---".repeat(R::HEADER.len()));
+    for r in rows {
+        for c in r.cells() {
+            let _ = match c {
+                Cell::Text(t) => write!(s, "| {} ", cell(t)),
+                Cell::Strong(t) => write!(s, "| **{}** ", cell(t)),
+                Cell::Mark(passed) => write!(s, "| {} ", if passed { "✅" } else { "❌" }),
+            };
+        }
+        s.push_str("|\n");
+    }
+}
 
-    if !m.breakdown.is_empty() {
-        let _ = writeln!(
-            s,
-            "## RTO breakdown\n\n| step | at (s) | since previous | evidence |\n|---|---|---|---|"
-        );
-        for b in &m.breakdown {
-            let at = b.at_ms.map(|t| format!("{:.3}", t / 1000.0)).unwrap_or_else(|| "—".into());
-            let _ = writeln!(
-                s,
-                "| {} | {at} | {} | {} |",
-                b.step.replace('_', " "),
-                opt_ms(b.since_previous_ms),
-                b.evidence.replace('|', "\\|")
-            );
-        }
-        s.push('\n');
-    }
-    if !r.replication_lag_before_fault.is_empty() {
-        let lags: Vec<String> = r
-            .replication_lag_before_fault
-            .iter()
-            .map(|l| {
-                format!("{} → {} ({}): {} bytes behind", l.node, l.standby, l.sync_state, l.replay_lag_bytes)
-            })
-            .collect();
-        let _ = writeln!(s, "Replication lag just before the fault: {}.\n", lags.join("; "));
-    }
-    let _ = writeln!(s, "## Latency (from the intended send time)\n\n| phase | requests | p50 | p99 | max |\n|---|---|---|---|---|");
-    for (name, p) in m.latency.named() {
-        let _ = writeln!(
-            s,
-            "| {name} | {} | {} | {} | {} |",
-            p.count,
-            opt_ms(p.p50_ms),
-            opt_ms(p.p99_ms),
-            opt_ms(p.max_ms)
-        );
-    }
-    if !m.requests.failures_by_kind.is_empty() {
-        let kinds: Vec<String> =
-            m.requests.failures_by_kind.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let _ = writeln!(s, "\nFailures by kind: {}.", kinds.join(", "));
-    }
-
-    let _ = writeln!(
-        s,
-        "\n## Events\n\n| t (s) | | event | effect (s) | source | detail |\n|---|---|---|---|---|---|"
-    );
-    for a in &r.actions {
-        let mark = if a.verified { "✅" } else { "❌" };
-        let (src, eff, rev) = action_cells(a);
-        let _ = writeln!(
-            s,
-            "| {:.3} | {mark} | {:?} {} | {eff} | {src} | {}{rev} |",
-            a.started_ms / 1000.0,
-            a.role,
-            a.summary.replace('|', "\\|"),
-            a.detail.replace('|', "\\|").replace('\n', " ")
-        );
-    }
-
-    let changes: Vec<_> = r
-        .stack_events
-        .iter()
-        .filter(|e| e.kind != crate::timeline::StackEventKind::Info || e.at_ms > 0.0)
-        .collect();
-    if !changes.is_empty() {
-        let _ = writeln!(s, "\n## What the stack reported\n\nObservers: {}.\n", r.observers.join(", "));
-        let _ = writeln!(s, "| t (s) | source | subject | state | kind |\n|---|---|---|---|---|");
-        for e in changes.iter().take(60) {
-            let kind = serde_json::to_value(e.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "| {:.3} | {} | {} | {} | {kind} |",
-                e.at_ms / 1000.0,
-                e.source,
-                e.subject,
-                e.state
-            );
-        }
-        if changes.len() > 60 {
-            let _ = writeln!(s, "\n({} more in report.json)", changes.len() - 60);
-        }
-    }
-    let _ = writeln!(s, "\n## Timeline (per second, around the fault)\n");
+/// The per-second table with a bar of successes (█) and failures (░) scaled to the busiest second.
+fn timeline(s: &mut String, rows: &[SecondRow], peak: u64) {
     let _ = writeln!(s, "| second | ok | failed | p99 | |\n|---|---|---|---|---|");
-    let fault_s = r.t_fault_ms.map(|t| (t / 1000.0) as u64);
-    let (from, to) = match (fault_s, m.rto.t_recovered_ms) {
-        (Some(f), Some(rec)) => (f.saturating_sub(3), (rec / 1000.0) as u64 + 4),
-        (Some(f), None) => (f.saturating_sub(3), f + 25),
-        (None, _) => (0, 30),
-    };
-    let peak = m.per_second.iter().map(|b| b.succeeded + b.failed).max().unwrap_or(1).max(1);
-    for b in m.per_second.iter().filter(|b| b.second >= from && b.second <= to) {
-        let width = 20;
+    let width = 20;
+    for b in rows {
         let ok = (b.succeeded * width / peak) as usize;
         let bad = (b.failed * width / peak) as usize + usize::from(b.failed > 0 && b.failed * width < peak);
-        let mark = if Some(b.second) == fault_s { " ← fault" } else { "" };
+        let mark = if b.fault { " ← fault" } else { "" };
+        let (ok_bar, bad_bar) = ("█".repeat(ok), "░".repeat(bad));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | `{}{}`{mark} |",
-            b.second,
-            b.succeeded,
-            b.failed,
-            opt_ms(b.p99_ms),
-            "█".repeat(ok),
-            "░".repeat(bad)
+            "| {} | {} | {} | {} | `{ok_bar}{bad_bar}`{mark} |",
+            b.second, b.succeeded, b.failed, b.p99
         );
     }
-    let memory = r.run.peak_rss_bytes.map(|b| format!(" · {:.0} MiB peak RSS", b as f64 / (1 << 20) as f64));
-    let cpu = r.run.cpu_seconds.map(|c| format!(" · {c:.1} s CPU")).unwrap_or_default();
+}
+
+pub fn render(r: &Report) -> String {
+    let v = View::of(r);
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", v.title);
+    if !v.description.is_empty() {
+        let _ = writeln!(s, "{}\n", v.description);
+    }
+    if let Some((what, meaning)) = &v.aborted {
+        let _ = writeln!(s, "**{what}** {meaning}\n");
+    }
+    table(&mut s, &v.summary);
+    s.push('\n');
+    if !v.expectations.is_empty() {
+        s.push_str("## Expectations\n\n");
+        table(&mut s, &v.expectations);
+        s.push('\n');
+    }
+    if !v.breakdown.is_empty() {
+        s.push_str("## RTO breakdown\n\n");
+        table(&mut s, &v.breakdown);
+        s.push('\n');
+    }
+    if let Some(lag) = &v.replication_lag {
+        let _ = writeln!(s, "Replication lag just before the fault: {lag}.\n");
+    }
+    s.push_str("## Latency (from the intended send time)\n\n");
+    table(&mut s, &v.latency);
+    if let Some(kinds) = &v.failures_by_kind {
+        let _ = writeln!(s, "\nFailures by kind: {kinds}.");
+    }
+    s.push_str("\n## Events\n\n");
+    table(&mut s, &v.actions);
+    if !v.stack_events.is_empty() {
+        let _ = writeln!(s, "\n## What the stack reported\n\nObservers: {}.\n", v.observers);
+        table(&mut s, &v.stack_events[..v.stack_events.len().min(STACK_EVENTS_SHOWN)]);
+        if let Some(more) = v.stack_events.len().checked_sub(STACK_EVENTS_SHOWN).filter(|n| *n > 0) {
+            let _ = writeln!(s, "\n({more} more in report.json)");
+        }
+    }
+    s.push_str("\n## Timeline (per second, around the fault)\n\n");
+    timeline(&mut s, &v.timeline, v.timeline_peak);
+    let f = &v.footer;
     let _ = writeln!(
         s,
-        "\n<sub>hadrill {} · stack `{}` · project `{}` · started {}{}{} · RTO definition: docs/measurement.md</sub>",
-        r.hadrill_version,
-        r.scenario.stack,
-        r.run.project,
-        r.run.started_at,
-        memory.unwrap_or_default(),
-        cpu
+        "\n<sub>hadrill {} · stack `{}` · project `{}` · started {}{} · RTO definition: docs/measurement.md</sub>",
+        f.version, f.stack, f.project, f.started_at, f.usage
     );
     s
 }

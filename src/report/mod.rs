@@ -8,6 +8,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod view;
 pub mod write;
 
 pub use model::{Report, Verdict, SCHEMA_VERSION};

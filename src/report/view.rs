@@ -1,0 +1,455 @@
+//! The report as a person reads it: typed rows built once from a [`Report`] with the shared formatters (summary,
+//! expectations, RTO breakdown, latency phases, faults and steps, stack events, per-second timeline, footer).
+//! Markdown and HTML only lay these rows out, so a label, a unit or a rounding is decided here, once; a new
+//! view (a terminal table, a Slack message) lays out the same rows.
+
+use super::model::{ActionView, Report, Verdict};
+use crate::measure::rpo::RpoStatus;
+use crate::measure::rto::RtoStatus;
+use crate::timeline::StackEventKind;
+
+/// Milliseconds as a person reads them: `2.00 s`, `12.3 s`, `500.0 ms`, `0`, `—` when unknown.
+pub fn opt_ms(v: Option<f64>) -> String {
+    match v {
+        Some(ms) if ms >= 10_000.0 => format!("{:.1} s", ms / 1000.0),
+        Some(ms) if ms >= 1000.0 => format!("{:.2} s", ms / 1000.0),
+        Some(0.0) => "0".into(),
+        Some(ms) => format!("{ms:.1} ms"),
+        None => "—".into(),
+    }
+}
+
+/// A time since the load started, in seconds with three decimals (`—` when it did not happen).
+pub fn seconds(ms: Option<f64>) -> String {
+    ms.map(|t| format!("{:.3}", t / 1000.0)).unwrap_or_else(|| "—".into())
+}
+
+pub fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Passed => "PASSED",
+        Verdict::Failed => "FAILED",
+        Verdict::Aborted => "ABORTED",
+    }
+}
+
+/// The RTO as a phrase: `2.01 s`, `0 (no client saw a failure)`, `not recovered`, `no fault`.
+pub fn rto_text(r: &Report) -> String {
+    let rto = &r.measurement.rto;
+    match rto.status {
+        RtoStatus::Recovered => opt_ms(rto.rto_ms),
+        RtoStatus::NoFailure => "0 (no client saw a failure)".into(),
+        RtoStatus::NotRecovered => "not recovered before the load ended".into(),
+        RtoStatus::NoFault => "— (no fault took effect)".into(),
+    }
+}
+
+/// The RPO as a phrase: `0 (0 acknowledged writes lost)`, `unknown: why`.
+pub fn rpo_text(r: &Report) -> String {
+    let w = &r.measurement.writes;
+    match w.rpo.status {
+        RpoStatus::Measured => {
+            format!("{} ({} acknowledged writes lost)", opt_ms(w.rpo.rpo_ms), w.lost.unwrap_or(0))
+        }
+        RpoStatus::Unknown => format!("unknown: {}", w.rpo.reason.clone().unwrap_or_default()),
+    }
+}
+
+/// A serde enum's name as it appears in report.json (`docker_event`, `detection`).
+fn wire_name<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// One cell of a table row: text, or a pass/fail mark each layout draws its own way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Text(&'a str),
+    /// Text a layout may emphasise (the RTO and RPO labels).
+    Strong(&'a str),
+    Mark(bool),
+}
+
+/// A row of one of the report's tables: its column headers, and its cells in that order.
+pub trait Row {
+    const HEADER: &'static [&'static str];
+    fn cells(&self) -> Vec<Cell<'_>>;
+}
+
+/// A line of the summary table (`RTO`, `requests`, `load`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub label: &'static str,
+    pub value: String,
+    /// RTO and RPO: the figures a reader looks for first.
+    pub headline: bool,
+}
+
+impl Row for SummaryRow {
+    const HEADER: &'static [&'static str] = &["", ""];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        let label = if self.headline { Cell::Strong(self.label) } else { Cell::Text(self.label) };
+        vec![label, Cell::Text(&self.value)]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectationRow {
+    pub passed: bool,
+    pub name: String,
+    pub limit: String,
+    pub actual: String,
+    pub detail: String,
+}
+
+impl Row for ExpectationRow {
+    const HEADER: &'static [&'static str] = &["", "expectation", "limit", "actual", ""];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Mark(self.passed),
+            Cell::Text(&self.name),
+            Cell::Text(&self.limit),
+            Cell::Text(&self.actual),
+            Cell::Text(&self.detail),
+        ]
+    }
+}
+
+/// A step from the fault to stable recovery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakdownRow {
+    /// `first client error`, `stack detection`, ...
+    pub step: String,
+    pub at: String,
+    pub since_previous: String,
+    pub evidence: String,
+}
+
+impl Row for BreakdownRow {
+    const HEADER: &'static [&'static str] = &["step", "at (s)", "since previous", "evidence"];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Text(&self.step),
+            Cell::Text(&self.at),
+            Cell::Text(&self.since_previous),
+            Cell::Text(&self.evidence),
+        ]
+    }
+}
+
+/// Latency of one phase (before the fault, fault to recovery, after, overall).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyRow {
+    pub phase: &'static str,
+    pub requests: String,
+    pub p50: String,
+    pub p99: String,
+    pub max: String,
+}
+
+impl Row for LatencyRow {
+    const HEADER: &'static [&'static str] = &["phase", "requests", "p50", "p99", "max"];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Text(self.phase),
+            Cell::Text(&self.requests),
+            Cell::Text(&self.p50),
+            Cell::Text(&self.p99),
+            Cell::Text(&self.max),
+        ]
+    }
+}
+
+/// A fault or step as it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRow {
+    pub started: String,
+    pub verified: bool,
+    /// `Fault pause app2 for 2s`.
+    pub event: String,
+    pub effect: String,
+    /// Where the effect time came from (`docker_event`, `reported`, `hadrill`; empty without an effect).
+    pub source: String,
+    /// What the check found, and when it was reverted.
+    pub detail: String,
+}
+
+impl Row for ActionRow {
+    const HEADER: &'static [&'static str] = &["t (s)", "", "event", "effect (s)", "source", "detail"];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Text(&self.started),
+            Cell::Mark(self.verified),
+            Cell::Text(&self.event),
+            Cell::Text(&self.effect),
+            Cell::Text(&self.source),
+            Cell::Text(&self.detail),
+        ]
+    }
+}
+
+/// What a component of the stack reported (an observer's event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackEventRow {
+    pub at: String,
+    pub source: String,
+    pub subject: String,
+    pub state: String,
+    pub kind: String,
+}
+
+impl Row for StackEventRow {
+    const HEADER: &'static [&'static str] = &["t (s)", "source", "subject", "state", "kind"];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        vec![
+            Cell::Text(&self.at),
+            Cell::Text(&self.source),
+            Cell::Text(&self.subject),
+            Cell::Text(&self.state),
+            Cell::Text(&self.kind),
+        ]
+    }
+}
+
+/// One second of the load around the fault, for views that draw it as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecondRow {
+    pub second: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub p99: String,
+    /// The second the first fault took effect in.
+    pub fault: bool,
+}
+
+/// The small print: versions, where it ran, what hadrill itself used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Footer {
+    pub version: String,
+    pub stack: String,
+    pub project: String,
+    pub started_at: String,
+    /// ` · 40 MiB peak RSS · 3.5 s CPU` (each part only when known).
+    pub usage: String,
+}
+
+/// Every section of a report, ready to lay out. Empty sections are empty vectors or `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// `scenario — VERDICT`.
+    pub title: String,
+    pub name: String,
+    pub verdict: Verdict,
+    pub description: String,
+    /// Why the drill was aborted, as a sentence to stress, and what that means for the figures.
+    pub aborted: Option<(String, &'static str)>,
+    pub summary: Vec<SummaryRow>,
+    pub expectations: Vec<ExpectationRow>,
+    pub breakdown: Vec<BreakdownRow>,
+    /// `pg1 → pg2 (async): 120 bytes behind; ...`
+    pub replication_lag: Option<String>,
+    pub latency: Vec<LatencyRow>,
+    /// `http_503: 200, timeout: 3`
+    pub failures_by_kind: Option<String>,
+    pub actions: Vec<ActionRow>,
+    /// `haproxy lb:8404, patroni pg1:8008`
+    pub observers: String,
+    /// Every stack event but the initial states.
+    pub stack_events: Vec<StackEventRow>,
+    /// The seconds around the fault (3 before to 4 after recovery), and the busiest second's request count.
+    pub timeline: Vec<SecondRow>,
+    pub timeline_peak: u64,
+    pub footer: Footer,
+}
+
+impl View {
+    pub fn of(r: &Report) -> View {
+        View {
+            title: format!("{} — {}", r.scenario.name, verdict_word(r.verdict)),
+            name: r.scenario.name.clone(),
+            verdict: r.verdict,
+            description: r.scenario.description.clone(),
+            aborted: r.aborted.as_ref().map(|a| {
+                (format!("The drill was aborted ({a})."), "The figures cover what ran; RPO is unknown.")
+            }),
+            summary: summary(r),
+            expectations: r
+                .expectations
+                .iter()
+                .map(|e| ExpectationRow {
+                    passed: e.passed,
+                    name: e.name.clone(),
+                    limit: e.limit.clone(),
+                    actual: e.actual.clone(),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+            breakdown: r
+                .measurement
+                .breakdown
+                .iter()
+                .map(|b| BreakdownRow {
+                    step: b.step.replace('_', " "),
+                    at: seconds(b.at_ms),
+                    since_previous: opt_ms(b.since_previous_ms),
+                    evidence: b.evidence.clone(),
+                })
+                .collect(),
+            replication_lag: joined(
+                "; ",
+                r.replication_lag_before_fault.iter().map(|l| {
+                    format!(
+                        "{} → {} ({}): {} bytes behind",
+                        l.node, l.standby, l.sync_state, l.replay_lag_bytes
+                    )
+                }),
+            ),
+            latency: latency(r),
+            failures_by_kind: joined(
+                ", ",
+                r.measurement.requests.failures_by_kind.iter().map(|(k, v)| format!("{k}: {v}")),
+            ),
+            actions: r.actions.iter().map(action_row).collect(),
+            observers: r.observers.join(", "),
+            stack_events: r
+                .stack_events
+                .iter()
+                .filter(|e| e.kind != StackEventKind::Info || e.at_ms > 0.0)
+                .map(|e| StackEventRow {
+                    at: seconds(Some(e.at_ms)),
+                    source: e.source.clone(),
+                    subject: e.subject.clone(),
+                    state: e.state.clone(),
+                    kind: wire_name(e.kind),
+                })
+                .collect(),
+            timeline: timeline(r),
+            timeline_peak: r
+                .measurement
+                .per_second
+                .iter()
+                .map(|b| b.succeeded + b.failed)
+                .max()
+                .unwrap_or(1)
+                .max(1),
+            footer: footer(r),
+        }
+    }
+}
+
+/// The parts joined by `sep`; `None` when there are none.
+fn joined(sep: &str, parts: impl Iterator<Item = String>) -> Option<String> {
+    let parts: Vec<String> = parts.collect();
+    (!parts.is_empty()).then(|| parts.join(sep))
+}
+
+fn summary(r: &Report) -> Vec<SummaryRow> {
+    let m = &r.measurement;
+    let w = &m.writes;
+    let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "unknown".into());
+    let row = |label, value, headline| SummaryRow { label, value, headline };
+    vec![
+        row("RTO", rto_text(r), true),
+        row("RPO", rpo_text(r), true),
+        row("time to first error", opt_ms(m.rto.time_to_first_error_ms), false),
+        row(
+            "outage windows",
+            format!("{} ({} in total)", m.outages.count, opt_ms(Some(m.outages.total_ms))),
+            false,
+        ),
+        row("longest gap between successes", opt_ms(Some(m.outages.longest_gap_ms)), false),
+        row(
+            "requests",
+            format!(
+                "{} sent, {} failed ({:.2}%)",
+                m.requests.total,
+                m.requests.failed,
+                m.requests.error_rate * 100.0
+            ),
+            false,
+        ),
+        row(
+            "writes",
+            format!(
+                "{} acknowledged, {} failed, {} indeterminate ({} persisted); {} failed but persisted",
+                w.acknowledged,
+                w.failed,
+                w.indeterminate,
+                opt(w.indeterminate_persisted),
+                opt(w.failed_but_persisted)
+            ),
+            false,
+        ),
+        row(
+            "load",
+            format!(
+                "{} req/s for {:.0} s, {:.0}% reads, seed {}",
+                r.scenario.rate_per_s,
+                r.scenario.duration_ms / 1000.0,
+                r.scenario.read_ratio * 100.0,
+                r.run.seed
+            ),
+            false,
+        ),
+    ]
+}
+
+fn latency(r: &Report) -> Vec<LatencyRow> {
+    r.measurement
+        .latency
+        .named()
+        .into_iter()
+        .map(|(phase, p)| LatencyRow {
+            phase,
+            requests: p.count.to_string(),
+            p50: opt_ms(p.p50_ms),
+            p99: opt_ms(p.p99_ms),
+            max: opt_ms(p.max_ms),
+        })
+        .collect()
+}
+
+fn action_row(a: &ActionView) -> ActionRow {
+    let reverted = a.reverted_ms.map(|t| format!("; reverted at {:.3} s", t / 1000.0)).unwrap_or_default();
+    ActionRow {
+        started: seconds(Some(a.started_ms)),
+        verified: a.verified,
+        event: format!("{:?} {}", a.role, a.summary),
+        effect: seconds(a.effect_ms),
+        source: a.effect_source.map(wire_name).unwrap_or_default(),
+        detail: format!("{}{reverted}", a.detail),
+    }
+}
+
+/// The seconds from 3 before the fault to 4 after recovery (25 after the fault when there was none; the first
+/// 30 without a fault).
+fn timeline(r: &Report) -> Vec<SecondRow> {
+    let fault_s = r.t_fault_ms.map(|t| (t / 1000.0) as u64);
+    let (from, to) = match (fault_s, r.measurement.rto.t_recovered_ms) {
+        (Some(f), Some(rec)) => (f.saturating_sub(3), (rec / 1000.0) as u64 + 4),
+        (Some(f), None) => (f.saturating_sub(3), f + 25),
+        (None, _) => (0, 30),
+    };
+    r.measurement
+        .per_second
+        .iter()
+        .filter(|b| b.second >= from && b.second <= to)
+        .map(|b| SecondRow {
+            second: b.second,
+            succeeded: b.succeeded,
+            failed: b.failed,
+            p99: opt_ms(b.p99_ms),
+            fault: Some(b.second) == fault_s,
+        })
+        .collect()
+}
+
+fn footer(r: &Report) -> Footer {
+    let memory = r.run.peak_rss_bytes.map(|b| format!(" · {:.0} MiB peak RSS", b as f64 / (1 << 20) as f64));
+    let cpu = r.run.cpu_seconds.map(|c| format!(" · {c:.1} s CPU"));
+    Footer {
+        version: r.hadrill_version.clone(),
+        stack: r.scenario.stack.clone(),
+        project: r.run.project.clone(),
+        started_at: r.run.started_at.clone(),
+        usage: format!("{}{}", memory.unwrap_or_default(), cpu.unwrap_or_default()),
+    }
+}
