@@ -138,4 +138,18 @@ mod tests {
         assert!(v.starts_with("FAILED kill <app2>: RTO 2.00 s, RPO 0 (0 acknowledged writes lost)"), "{v}");
         assert!(v.contains("failed: rto_max"), "{v}");
     }
+
+    #[test]
+    fn cells_cannot_break_the_table_and_long_event_lists_are_cut() {
+        let mut r = report();
+        r.expectations[0].detail = "a | b\nc".into();
+        let event = r.stack_events[0].clone();
+        r.stack_events = (0..61)
+            .map(|i| crate::report::model::StackEventView { at_ms: 6000.0 + f64::from(i), ..event.clone() })
+            .collect();
+        let md = render(&r);
+        assert!(md.contains("| a \\| b c |"), "{md}");
+        assert_eq!(md.matches("| haproxy | app2 | DOWN | detection |").count(), 60);
+        assert!(md.contains("\n(1 more in report.json)\n"));
+    }
 }

@@ -453,3 +453,106 @@ fn footer(r: &Report) -> Footer {
         usage: format!("{}{}", memory.unwrap_or_default(), cpu.unwrap_or_default()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::report;
+    use crate::report::model::StackEventView;
+
+    #[test]
+    fn milliseconds_read_as_a_person_reads_them() {
+        let cases = [
+            (Some(12_345.0), "12.3 s"),
+            (Some(2004.0), "2.00 s"),
+            (Some(500.0), "500.0 ms"),
+            (Some(0.0), "0"),
+            (None, "—"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(opt_ms(ms), text);
+        }
+        assert_eq!((seconds(Some(4999.5)), seconds(None)), ("5.000".to_string(), "—".to_string()));
+    }
+
+    #[test]
+    fn the_summary_leads_with_rto_and_rpo() {
+        let v = View::of(&report());
+        assert_eq!(v.title, "kill <app2> — FAILED");
+        let labels: Vec<_> = v.summary.iter().map(|r| (r.label, r.headline)).collect();
+        assert_eq!(&labels[..3], &[("RTO", true), ("RPO", true), ("time to first error", false)]);
+        assert_eq!(v.summary[0].value, "2.00 s");
+        assert_eq!(v.summary[5].value, "2000 sent, 200 failed (10.00%)");
+        assert_eq!(v.summary[0].cells(), vec![Cell::Strong("RTO"), Cell::Text("2.00 s")]);
+        assert_eq!(v.summary.len(), 8);
+    }
+
+    #[test]
+    fn an_unknown_rpo_and_an_unrecovered_rto_say_so() {
+        let mut r = report();
+        r.measurement.rto.status = RtoStatus::NotRecovered;
+        r.measurement.writes.rpo.status = RpoStatus::Unknown;
+        r.measurement.writes.rpo.reason = Some("read-back timed out".into());
+        let v = View::of(&r);
+        assert_eq!(v.summary[0].value, "not recovered before the load ended");
+        assert_eq!(v.summary[1].value, "unknown: read-back timed out");
+    }
+
+    #[test]
+    fn rows_of_each_section() {
+        let v = View::of(&report());
+        assert_eq!(v.expectations[0].cells()[0], Cell::Mark(false));
+        assert_eq!(v.expectations[0].cells().len(), ExpectationRow::HEADER.len());
+        let a = &v.actions[0];
+        assert_eq!(
+            (a.started.as_str(), a.event.as_str(), a.effect.as_str(), a.source.as_str()),
+            ("4.999", "Fault pause app2 for 2s", "5.000", "docker_event")
+        );
+        assert_eq!(a.detail, "paused (daemon event); reverted at 7.000 s");
+        assert_eq!(v.breakdown[2].step, "stack detection");
+        assert_eq!(
+            (v.breakdown[2].at.as_str(), v.breakdown[2].since_previous.as_str()),
+            ("5.500", "500.0 ms")
+        );
+        assert_eq!(v.latency.last().map(|l| l.phase), Some("overall"));
+        assert_eq!(v.failures_by_kind.as_deref(), Some("http_503: 200"));
+        assert_eq!(v.replication_lag, None);
+        assert_eq!(v.footer.usage, " · 40 MiB peak RSS · 3.5 s CPU");
+    }
+
+    #[test]
+    fn initial_stack_states_are_left_out() {
+        let mut r = report();
+        let info = |at_ms| StackEventView {
+            at_ms,
+            source: "patroni".into(),
+            subject: "pg1".into(),
+            state: "leader".into(),
+            kind: StackEventKind::Info,
+        };
+        r.stack_events.extend([info(0.0), info(9000.0)]);
+        let v = View::of(&r);
+        let at: Vec<_> = v.stack_events.iter().map(|e| (e.at.as_str(), e.kind.as_str())).collect();
+        assert_eq!(at, [("5.500", "detection"), ("9.000", "info")]);
+    }
+
+    #[test]
+    fn the_timeline_runs_from_3_s_before_the_fault_to_4_s_after_recovery() {
+        let v = View::of(&report());
+        let seconds: Vec<u64> = v.timeline.iter().map(|b| b.second).collect();
+        assert_eq!(seconds, (2..=11).collect::<Vec<_>>());
+        assert_eq!(v.timeline.iter().filter(|b| b.fault).map(|b| b.second).collect::<Vec<_>>(), [5]);
+        assert_eq!(v.timeline_peak, 100);
+        let mut no_fault = report();
+        no_fault.t_fault_ms = None;
+        assert_eq!(View::of(&no_fault).timeline.len(), 20, "the first 30 s of a 20 s load");
+    }
+
+    #[test]
+    fn unknown_usage_leaves_the_footer_short() {
+        let mut r = report();
+        r.run.peak_rss_bytes = None;
+        r.run.cpu_seconds = None;
+        assert_eq!(View::of(&r).footer.usage, "");
+    }
+}
