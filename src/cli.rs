@@ -259,19 +259,17 @@ async fn images(stack: &str, force: bool, base_image: &str) -> Result<i32> {
 
 fn render(file: &std::path::Path) -> Result<i32> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Other(format!("{}: not JSON: {e}", file.display())))?;
+    let json = |what| move |source| Error::ReportJson { path: file.into(), what, source };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(json("not JSON"))?;
     let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
     if version != Some(u64::from(report::SCHEMA_VERSION)) {
-        return Err(Error::Other(format!(
-            "{}: schema_version {} is not the {} this hadrill writes",
-            file.display(),
-            version.map(|v| v.to_string()).unwrap_or_else(|| "missing".into()),
-            report::SCHEMA_VERSION
-        )));
+        return Err(Error::ReportVersion {
+            path: file.into(),
+            found: version.map(|v| v.to_string()).unwrap_or_else(|| "missing".into()),
+            expected: report::SCHEMA_VERSION,
+        });
     }
-    let r: report::Report = serde_json::from_value(value)
-        .map_err(|e| Error::Other(format!("{}: not a hadrill report: {e}", file.display())))?;
+    let r: report::Report = serde_json::from_value(value).map_err(json("not a hadrill report"))?;
     let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     for written in report::write::write_views(dir, &r)? {
         println!("{}", written.display());

@@ -44,6 +44,23 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot render {view}: {source}")]
+    Render {
+        /// The file being rendered (`report.json`, `junit.xml`).
+        view: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{path}: {what}: {source}")]
+    ReportJson {
+        path: PathBuf,
+        /// `not JSON`, `not a hadrill report`.
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: schema_version {found} is not the {expected} this hadrill writes")]
+    ReportVersion { path: PathBuf, found: String, expected: u32 },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]

@@ -1,87 +1,77 @@
-//! JUnit XML: one test case per expectation, so GitHub, GitLab and Jenkins show which one failed.
+//! JUnit XML through `quick-junit` (nextest's writer): one test case per expectation, so GitHub, GitLab and
+//! Jenkins show which one failed; an aborted drill adds an errored `drill` case.
 
-use std::fmt::Write;
+use std::time::Duration;
 
-/// One expectation as a test case.
-pub struct Case<'a> {
-    pub name: &'a str,
-    pub passed: bool,
-    /// The failure message (limit and actual value).
-    pub message: String,
-}
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::Report;
 
-/// A `<testsuites>` document for the scenario. `error` marks the whole suite as errored (aborted drill).
-pub fn render(suite: &str, seconds: f64, cases: &[Case], error: Option<&str>) -> String {
-    let failures = cases.iter().filter(|c| !c.passed).count();
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let errors = usize::from(error.is_some());
-    let _ = writeln!(
-        x,
-        "<testsuites name=\"hadrill\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">",
-        cases.len()
-    );
-    let _ = writeln!(
-        x,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">",
-        escape(suite),
-        cases.len()
-    );
-    for c in cases {
-        let _ = write!(x, "    <testcase classname=\"{}\" name=\"{}\"", escape(suite), escape(c.name));
-        if c.passed {
-            x.push_str("/>\n");
+/// The `<testsuites>` document of a report: a suite named after the scenario, timed by the load's length.
+pub fn render(r: &Report) -> Result<String, quick_junit::SerializeError> {
+    let suite_name = r.scenario.name.as_str();
+    let time = Duration::from_secs_f64((r.scenario.duration_ms / 1000.0).max(0.0));
+    let mut suite = TestSuite::new(suite_name);
+    suite.set_time(time);
+    for e in &r.expectations {
+        let status = if e.passed {
+            TestCaseStatus::success()
         } else {
-            let _ = writeln!(
-                x,
-                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                escape(&c.message),
-                escape(&c.message)
-            );
-        }
+            let message = format!("expected {} {}, got {}: {}", e.name, e.limit, e.actual, e.detail);
+            let mut failed = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            failed.set_message(message.as_str()).set_description(message);
+            failed
+        };
+        let mut case = TestCase::new(e.name.as_str(), status);
+        case.set_classname(suite_name);
+        suite.add_test_case(case);
     }
-    if let Some(e) = error {
-        let _ = writeln!(
-            x,
-            "    <testcase classname=\"{}\" name=\"drill\">\n      <error message=\"{}\"/>\n    </testcase>",
-            escape(suite),
-            escape(e)
-        );
+    if let Some(why) = &r.aborted {
+        let mut errored = TestCaseStatus::non_success(NonSuccessKind::Error);
+        errored.set_message(why.as_str());
+        let mut case = TestCase::new("drill", errored);
+        case.set_classname(suite_name);
+        suite.add_test_case(case);
     }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
+    let mut report = quick_junit::Report::new("hadrill");
+    report.set_time(time).add_test_suite(suite);
+    report.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixture::report;
 
     #[test]
     fn one_case_per_expectation_with_failures_marked() {
-        let cases = [
-            Case { name: "rto_max", passed: true, message: String::new() },
-            Case { name: "lost_writes_max", passed: false, message: "limit 0, actual 3 <lost>".into() },
-        ];
-        let x = render("pg-failover", 12.5, &cases, None);
-        assert!(x.contains("tests=\"2\" failures=\"1\" errors=\"0\""));
-        assert!(x.contains("<testcase classname=\"pg-failover\" name=\"rto_max\"/>"));
-        assert!(x.contains("<failure message=\"limit 0, actual 3 &lt;lost&gt;\">"));
-        let aborted = render("s", 1.0, &cases, Some("interrupted"));
-        assert!(aborted.contains("errors=\"1\"") && aborted.contains("<error message=\"interrupted\"/>"));
+        let mut r = report();
+        r.expectations[0].actual = "2.00s <late>".into();
+        r.expectations.push(crate::measure::expect::ExpectationResult {
+            name: "lost_writes_max".into(),
+            limit: "<= 0".into(),
+            actual: "0".into(),
+            passed: true,
+            detail: String::new(),
+        });
+        let x = render(&r).unwrap();
+        assert!(
+            x.contains(r#"<testsuites name="hadrill" tests="2" skipped="0" failures="1" errors="0""#),
+            "{x}"
+        );
+        assert!(x.contains(r#"<testcase name="lost_writes_max" classname="kill &lt;app2&gt;"/>"#), "{x}");
+        assert!(
+            x.contains(
+                r#"<failure message="expected rto_max &lt;= 1.00s, got 2.00s &lt;late&gt;: recovered">"#
+            ),
+            "{x}"
+        );
+        assert!(x.contains(r#"time="20.000""#), "{x}");
+        r.aborted = Some("interrupted".into());
+        let aborted = render(&r).unwrap();
+        assert!(
+            aborted.contains(r#"errors="1""#) && aborted.contains(r#"<error message="interrupted"/>"#),
+            "{aborted}"
+        );
     }
 }

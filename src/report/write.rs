@@ -29,7 +29,8 @@ fn folder_name(name: &str) -> String {
 pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
     let dir = report_dir(root, report);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let json = serde_json::to_string_pretty(report).map_err(|e| Error::Other(format!("report JSON: {e}")))?;
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| Error::Render { view: "report.json", source: e.into() })?;
     let p = dir.join("report.json");
     std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
     write_views(&dir, report)?;
@@ -48,21 +49,7 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
 /// Writes the views a person or a CI server reads (`report.md`, `report.html`, `junit.xml`) into `dir`;
 /// returns their paths. `hadrill render` calls it on a `report.json` alone.
 pub fn write_views(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
-    let cases: Vec<junit::Case> = report
-        .expectations
-        .iter()
-        .map(|e| junit::Case {
-            name: &e.name,
-            passed: e.passed,
-            message: format!("expected {} {}, got {}: {}", e.name, e.limit, e.actual, e.detail),
-        })
-        .collect();
-    let xml = junit::render(
-        &report.scenario.name,
-        report.scenario.duration_ms / 1000.0,
-        &cases,
-        report.aborted.as_deref(),
-    );
+    let xml = junit::render(report).map_err(|e| Error::Render { view: "junit.xml", source: e.into() })?;
     let mut written = Vec::new();
     for (name, text) in
         [("report.md", markdown::render(report)), ("report.html", html::render(report)), ("junit.xml", xml)]
