@@ -7,6 +7,8 @@
 //! - [`images`]: building the project's images offline, including the Debian base image when it is missing.
 //! - [`docker`]: the Docker API edge (bollard): connecting, finding containers by compose labels, ports.
 //! - [`scenario`]: the scenario file model and its validation with file:line:col errors.
+//! - [`measure`]: pure functions from a recording to RTO, RPO, latency, the breakdown, expectations, verdict.
+//! - [`report`]: the one `Report` (JSON), the view model its Markdown and HTML lay out, JUnit.
 //! - [`doctor`] and [`cleanup`]: environment checks and removal of everything hadrill created.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the flow of a drill.
