@@ -61,6 +61,20 @@ pub async fn drill(file: &str) -> hadrill::report::Report {
     let report = hadrill::report::build::build(&sc, &d, hadrill::usage::Usage::now());
     let out = std::env::temp_dir().join(format!("hadrill-test-reports-{}", std::process::id()));
     let dir = hadrill::report::write::write_all(&out, &report).expect("report written");
+    assert_matches_the_committed_schema(&dir.join("report.json"));
     eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
     report
+}
+
+/// Checks an emitted `report.json` against `reports/schema/report.v1.json`, as a consumer of the JSON would.
+pub fn assert_matches_the_committed_schema(report_json: &std::path::Path) {
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let schema = read(&hadrill::report::model::schema_path());
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema is a JSON schema");
+    let json = read(report_json);
+    let problems: Vec<String> =
+        validator.iter_errors(&json).map(|e| format!("{}: {e}", e.instance_path)).collect();
+    assert!(problems.is_empty(), "{} does not match the schema: {problems:?}", report_json.display());
 }
