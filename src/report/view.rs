@@ -74,6 +74,11 @@ pub trait Row {
     fn cells(&self) -> Vec<Cell<'_>>;
 }
 
+/// Text cells, in order.
+fn texts<'a>(fields: &[&'a str]) -> Vec<Cell<'a>> {
+    fields.iter().map(|f| Cell::Text(f)).collect()
+}
+
 /// A line of the summary table (`RTO`, `requests`, `load`, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
@@ -103,13 +108,9 @@ pub struct ExpectationRow {
 impl Row for ExpectationRow {
     const HEADER: &'static [&'static str] = &["", "expectation", "limit", "actual", ""];
     fn cells(&self) -> Vec<Cell<'_>> {
-        vec![
-            Cell::Mark(self.passed),
-            Cell::Text(&self.name),
-            Cell::Text(&self.limit),
-            Cell::Text(&self.actual),
-            Cell::Text(&self.detail),
-        ]
+        let mut cells = vec![Cell::Mark(self.passed)];
+        cells.extend(texts(&[&self.name, &self.limit, &self.actual, &self.detail]));
+        cells
     }
 }
 
@@ -126,12 +127,7 @@ pub struct BreakdownRow {
 impl Row for BreakdownRow {
     const HEADER: &'static [&'static str] = &["step", "at (s)", "since previous", "evidence"];
     fn cells(&self) -> Vec<Cell<'_>> {
-        vec![
-            Cell::Text(&self.step),
-            Cell::Text(&self.at),
-            Cell::Text(&self.since_previous),
-            Cell::Text(&self.evidence),
-        ]
+        texts(&[&self.step, &self.at, &self.since_previous, &self.evidence])
     }
 }
 
@@ -148,13 +144,7 @@ pub struct LatencyRow {
 impl Row for LatencyRow {
     const HEADER: &'static [&'static str] = &["phase", "requests", "p50", "p99", "max"];
     fn cells(&self) -> Vec<Cell<'_>> {
-        vec![
-            Cell::Text(self.phase),
-            Cell::Text(&self.requests),
-            Cell::Text(&self.p50),
-            Cell::Text(&self.p99),
-            Cell::Text(&self.max),
-        ]
+        texts(&[self.phase, &self.requests, &self.p50, &self.p99, &self.max])
     }
 }
 
@@ -175,14 +165,9 @@ pub struct ActionRow {
 impl Row for ActionRow {
     const HEADER: &'static [&'static str] = &["t (s)", "", "event", "effect (s)", "source", "detail"];
     fn cells(&self) -> Vec<Cell<'_>> {
-        vec![
-            Cell::Text(&self.started),
-            Cell::Mark(self.verified),
-            Cell::Text(&self.event),
-            Cell::Text(&self.effect),
-            Cell::Text(&self.source),
-            Cell::Text(&self.detail),
-        ]
+        let mut cells = vec![Cell::Text(&self.started), Cell::Mark(self.verified)];
+        cells.extend(texts(&[&self.event, &self.effect, &self.source, &self.detail]));
+        cells
     }
 }
 
@@ -199,13 +184,7 @@ pub struct StackEventRow {
 impl Row for StackEventRow {
     const HEADER: &'static [&'static str] = &["t (s)", "source", "subject", "state", "kind"];
     fn cells(&self) -> Vec<Cell<'_>> {
-        vec![
-            Cell::Text(&self.at),
-            Cell::Text(&self.source),
-            Cell::Text(&self.subject),
-            Cell::Text(&self.state),
-            Cell::Text(&self.kind),
-        ]
+        texts(&[&self.at, &self.source, &self.subject, &self.state, &self.kind])
     }
 }
 
