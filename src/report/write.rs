@@ -31,7 +31,7 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let json = serde_json::to_string_pretty(report).map_err(|e| Error::Other(format!("report JSON: {e}")))?;
     let p = dir.join("report.json");
-    std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
+    std::fs::write(&p, crate::secrets::redact(&json).as_bytes()).map_err(|e| Error::io(&p, e))?;
     write_views(&dir, report)?;
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let path = PathBuf::from(summary);
@@ -40,7 +40,8 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        writeln!(f, "{}", markdown::render(report)).map_err(|e| Error::io(&path, e))?;
+        writeln!(f, "{}", crate::secrets::redact(&markdown::render(report)))
+            .map_err(|e| Error::io(&path, e))?;
     }
     Ok(dir)
 }
@@ -68,7 +69,7 @@ pub fn write_views(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
         [("report.md", markdown::render(report)), ("report.html", html::render(report)), ("junit.xml", xml)]
     {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+        std::fs::write(&p, crate::secrets::redact(&text).as_bytes()).map_err(|e| Error::io(&p, e))?;
         written.push(p);
     }
     Ok(written)

@@ -3,7 +3,9 @@
 
 pub mod error;
 pub mod model;
+pub mod overrides;
 pub mod parse;
+pub mod vars;
 
 pub use error::ScenarioError;
 pub use model::Scenario;

@@ -24,6 +24,8 @@ pub struct Scenario {
     /// Faults and steps in file order.
     pub actions: Vec<Planned>,
     pub expect: Expect,
+    /// What the scenario says about its stack (observers, profiles, env file); see [`Scenario::stack_spec`].
+    pub overrides: super::overrides::StackOverrides,
 }
 
 /// Which client the load drives.

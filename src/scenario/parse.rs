@@ -42,6 +42,8 @@ struct RawScenario {
     step: Vec<S<RawAction>>,
     #[serde(default)]
     expect: Option<RawExpect>,
+    observe: Option<super::overrides::RawObserve>,
+    profiles: Option<S<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,11 +149,24 @@ impl Ctx<'_> {
 
 /// Validates a scenario's text; `file` is used for messages and to resolve relative stack paths.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario =
+    let mut raw: RawScenario =
         toml::from_str(text).map_err(|e| ScenarioError::at(file, text, e.span(), e.message().to_string()))?;
+    let vars = super::vars::Vars::read(file, text, |n| std::env::var(n).ok())?;
+    if let Some(t) = raw.load.as_mut().and_then(|l| l.get_mut().target.as_mut()) {
+        super::overrides::strip_scheme(file, text, t)?;
+    }
     let cx = Ctx { file, text };
     let stack_arg = stack_argument(file, raw.stack.get_ref());
     let spec = resolve::resolve(&stack_arg).map_err(|e| cx.err(raw.stack.span(), e.to_string()))?;
+    let overrides = super::overrides::StackOverrides::read(
+        file,
+        text,
+        &spec,
+        &vars,
+        raw.observe.as_ref(),
+        raw.profiles.as_ref(),
+    )?;
+    let spec = overrides.apply(spec);
     let duration = cx.dur(&raw.duration, "duration")?;
     if duration < Duration::from_secs(1) {
         return Err(cx.err(raw.duration.span(), "duration must be at least 1s"));
@@ -185,6 +200,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         measure,
         actions,
         expect,
+        overrides,
     })
 }
 

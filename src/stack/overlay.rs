@@ -38,6 +38,10 @@ pub fn render(compose_text: &str, stack: &str) -> std::result::Result<String, St
             }
             let mut entry = Mapping::new();
             entry.insert("labels".into(), label_map(stack));
+            if section == "services" && def.get("build").is_some() && def.get("image").is_none() {
+                let service = name.as_str().unwrap_or("service");
+                entry.insert("image".into(), super::userfile::built_image(stack, service).into());
+            }
             sec.insert(name.clone(), Value::Mapping(entry));
         }
         if !sec.is_empty() {
@@ -87,5 +91,13 @@ volumes:
         assert!(doc["networks"].get("front").is_some());
         assert!(doc["networks"].get("outside").is_none(), "external networks are not ours to label");
         assert!(doc["volumes"].get("data").is_some());
+    }
+
+    #[test]
+    fn services_built_without_an_image_name_get_a_stable_tag() {
+        let text = "services:\n  api: { build: ./api }\n  web: { build: ., image: mine/web }\n";
+        let doc: Value = serde_yaml::from_str(&render(text, "shop").unwrap()).unwrap();
+        assert_eq!(doc["services"]["api"]["image"], Value::from("hadrill-user/shop-api:local"));
+        assert!(doc["services"]["web"].get("image").is_none(), "the file's own image name is kept");
     }
 }
