@@ -37,6 +37,32 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `value` with every string in it redacted (through its JSON form): a report is redacted once, before any
+/// view renders it, so that no escaping (JSON, HTML, XML) can hide a secret from [`redact`].
+pub fn redact_value<T: serde::Serialize + serde::de::DeserializeOwned + Clone>(value: &T) -> T {
+    if SECRETS.read().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        return value.clone();
+    }
+    let Ok(mut json) = serde_json::to_value(value) else {
+        return value.clone();
+    };
+    redact_strings(&mut json);
+    serde_json::from_value(json).unwrap_or_else(|_| value.clone())
+}
+
+fn redact_strings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Cow::Owned(r) = redact(s) {
+                *s = r;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(redact_strings),
+        serde_json::Value::Object(o) => o.values_mut().for_each(redact_strings),
+        _ => {}
+    }
+}
+
 /// A writer that redacts what goes through it, line by line as written (for the log output).
 pub struct Redacting<W>(pub W);
 
@@ -64,6 +90,37 @@ mod tests {
         let t = redact("Bearer s3cr3t-t0ken-abc-and-more; again s3cr3t-t0ken-abc.");
         assert_eq!(t, "Bearer ${HD_TEST_TOKEN_LONG}; again ${HD_TEST_TOKEN}.");
         assert!(matches!(redact("nothing secret here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_secret_appears_nowhere_in_a_written_report_folder() {
+        let secret = "Rep<ort>\"S3cret&1";
+        register("HD_TEST_REPORT_SECRET", secret);
+        let mut r = crate::report::fixture::report();
+        r.scenario.description = format!("orders with token {secret}");
+        r.scenario.name = "secret-test".into();
+        r.actions[0].detail = format!("exec curl -H 'Authorization: Bearer {secret}'");
+        let root = std::env::temp_dir().join(format!("hadrill-secret-test-{}", std::process::id()));
+        let dir = crate::report::write::write_all(&root, &r).unwrap();
+        let escaped = [
+            secret.to_string(),
+            serde_json::to_string(secret).unwrap().trim_matches('"').to_string(),
+            "Rep&lt;ort&gt;".to_string(),
+            "S3cret&amp;1".to_string(),
+            "S3cret".to_string(),
+        ];
+        let mut files = 0;
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            files += 1;
+            for e in &escaped {
+                assert!(!text.contains(e.as_str()), "{e:?} in the report folder");
+            }
+        }
+        assert!(files >= 4, "report.json, .md, .html, junit.xml: {files}");
+        let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        assert!(md.contains("${HD_TEST_REPORT_SECRET}"), "the placeholder stands in its place");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -27,6 +27,7 @@ fn folder_name(name: &str) -> String {
 
 /// Writes every view of the report; returns the folder.
 pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
+    let report = &crate::secrets::redact_value(report);
     let dir = report_dir(root, report);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let json = serde_json::to_string_pretty(report).map_err(|e| Error::Other(format!("report JSON: {e}")))?;
@@ -49,6 +50,7 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
 /// Writes the views a person or a CI server reads (`report.md`, `report.html`, `junit.xml`) into `dir`;
 /// returns their paths. `hadrill render` calls it on a `report.json` alone.
 pub fn write_views(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
+    let report = &crate::secrets::redact_value(report);
     let cases: Vec<junit::Case> = report
         .expectations
         .iter()
