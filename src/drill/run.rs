@@ -228,6 +228,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
         ledger: b.ledger.clone(),
         key_prefix: b.key_prefix.clone(),
         load_start: 0,
+        observe: b.observe.clone(),
     });
     let observers = crate::observe::set::Observers::start(&b.observe, &eps, b.clock);
     let counters = Arc::new(Counters::default());

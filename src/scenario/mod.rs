@@ -5,6 +5,7 @@ pub mod error;
 pub mod model;
 pub mod overrides;
 pub mod parse;
+pub mod pick;
 pub mod vars;
 
 pub use error::ScenarioError;

@@ -84,12 +84,20 @@ pub struct Target {
     pub pick: Pick,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pick {
     /// Every container of the listed services.
     All,
     /// One container chosen at random (seeded) among them.
     One,
+    /// The PostgreSQL node not in recovery, asked when the action starts (see `fault::targets`).
+    Primary,
+    /// The Patroni leader.
+    Leader,
+    /// The Redis master the Sentinels name.
+    Master,
+    /// Every container where this command exits 0.
+    Where(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::ScenarioError;
-use super::model::{Action, Expect, Load, MeasureParams, Pick, Planned, Probe, Scenario, Target};
+use super::model::{Action, Expect, Load, MeasureParams, Planned, Probe, Scenario, Target};
 use crate::duration;
 use crate::stack::resolve::{self, StackSpec};
 use crate::timeline::ActionRole;
@@ -106,6 +106,8 @@ struct RawAction {
     size: Option<S<String>>,
     free: Option<S<String>>,
     max_fill: Option<S<String>>,
+    #[serde(rename = "where")]
+    where_cmd: Option<S<Vec<String>>>,
 }
 
 const SIGNALS: [&str; 8] =
@@ -397,11 +399,8 @@ fn parse_action(
         OneOrMany::Many(v) => v.clone(),
     };
     check_services(cx, spec, a.target.span(), &services)?;
-    let pick = match a.pick.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-        None | Some(("all", _)) => Pick::All,
-        Some(("one", _)) => Pick::One,
-        Some((other, span)) => return Err(cx.err(span, format!("pick {other:?} must be \"one\" or \"all\""))),
-    };
+    let pick =
+        super::pick::parse(cx.file, cx.text, a.pick.as_ref(), a.where_cmd.as_ref(), &spec.meta.observe)?;
     let verb = a.action.get_ref().as_str();
     let not_for = |field: &str, span: Range<usize>| {
         cx.err(span, format!("{field} is not a setting of action {verb:?}"))
@@ -631,6 +630,7 @@ fn stack_argument(file: &Path, stack: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::Pick;
 
     const HEAD: &str = "name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
 
