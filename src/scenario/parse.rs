@@ -617,9 +617,11 @@ fn parse_action(
     Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
 }
 
-/// A stack written as a path is relative to the scenario's folder; a bare name is a bundled stack.
+/// A stack written as a path (or a `.yml` file name) is relative to the scenario's folder; a bare name is a
+/// bundled stack.
 fn stack_argument(file: &Path, stack: &str) -> String {
-    if stack.contains('/') && !Path::new(stack).is_absolute() {
+    let is_file = stack.contains('/') || stack.ends_with(".yml") || stack.ends_with(".yaml");
+    if is_file && !Path::new(stack).is_absolute() {
         let base = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
         base.join(stack).to_string_lossy().to_string()
     } else {
