@@ -4,36 +4,26 @@
 
 mod common;
 
-use hadrill::report::{Report, Verdict};
+use hadrill::report::Verdict;
 
 const SECRET_VAR: &str = "HD_USERSTACK_PGPASSWORD";
 /// The database password of `tests/userstack/.env`, passed to the scenario through `${HD_USERSTACK_PGPASSWORD}`.
 const SECRET: &str = "Us3rSt4ck-pw-9173";
 
-/// Runs a scenario in-process; returns its report and the folder the report was written to.
-async fn drill(file: &str) -> (Report, std::path::PathBuf) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let sc = hadrill::scenario::load(&path).expect("scenario valid");
-    let opts = hadrill::drill::run::RunOptions::default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let d = hadrill::drill::run::run(&sc, &opts, cancel).await.expect("drill ran");
-    let report = hadrill::report::build::build(&sc, &d);
-    let out = std::env::temp_dir().join(format!("hadrill-userstack-reports-{}", std::process::id()));
-    let dir = hadrill::report::write::write_all(&out, &report).expect("report written");
-    eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
-    (report, dir)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_users_own_stack_is_drilled_from_the_scenario_alone() {
     let _serial = common::SERIAL.lock().await;
     std::env::set_var(SECRET_VAR, SECRET);
-    let (r, dir) = drill("tests/userstack/kill-one-api.toml").await;
+    let (r, dir) = common::drill_written("tests/userstack/kill-one-api.toml").await;
     let kill = &r.actions[0];
     assert!(kill.verified, "{kill:?}");
-    assert!(kill.targets == ["api"] || kill.targets == ["api#2"], "one of the two scaled instances: {kill:?}");
     assert!(
-        r.observers.iter().any(|o| o == "postgres db:5432") && r.observers.iter().any(|o| o == "haproxy edge:8404"),
+        kill.targets == ["api"] || kill.targets == ["api#2"],
+        "one of the two scaled instances: {kill:?}"
+    );
+    assert!(
+        r.observers.iter().any(|o| o == "postgres db:5432")
+            && r.observers.iter().any(|o| o == "haproxy edge:8404"),
         "the scenario's observers run: {:?} (skipped {:?})",
         r.observers,
         r.observers_skipped
@@ -59,7 +49,7 @@ async fn a_users_own_stack_is_drilled_from_the_scenario_alone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn faults_hit_the_primary_and_the_instance_a_command_names() {
     let _serial = common::SERIAL.lock().await;
-    let (r, dir) = drill("tests/userstack/roles.toml").await;
+    let (r, dir) = common::drill_written("tests/userstack/roles.toml").await;
     assert_eq!(r.actions[0].targets, vec!["pg-primary"], "{:?}", r.actions[0]);
     assert_eq!(r.actions[1].targets, vec!["app2"], "{:?}", r.actions[1]);
     assert!(r.actions.iter().all(|a| a.verified), "{:?}", r.actions);

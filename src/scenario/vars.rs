@@ -8,10 +8,16 @@ use std::path::Path;
 
 use super::error::ScenarioError;
 
-/// The variables a scenario uses, with their values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The variables a scenario uses, with their values (its `Debug` shows the names only).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Vars {
     values: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Vars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.values.keys()).finish()
+    }
 }
 
 /// Every `${NAME}` in `text` (outside comment lines): the name and its byte offset.
@@ -111,6 +117,7 @@ mod tests {
         assert_eq!(v.expand("user=app password=${PGPASSWORD}"), "user=app password=pg-Secret-77");
         assert_eq!(v.expand("Bearer ${TOKEN}/${TOKEN}"), "Bearer tok-123/tok-123");
         assert_eq!(crate::secrets::redact("pw pg-Secret-77"), "pw ${PGPASSWORD}");
+        assert_eq!(format!("{v:?}"), r#"["PGPASSWORD", "TOKEN"]"#);
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs a scenario file (relative to the repository root) in-process and builds its report.
 pub async fn drill(file: &str) -> hadrill::report::Report {
+    drill_written(file).await.0
+}
+
+/// [`drill`], also returning the folder the report was written to.
+pub async fn drill_written(file: &str) -> (hadrill::report::Report, std::path::PathBuf) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let sc = hadrill::scenario::load(&path).expect("scenario valid");
     let opts = hadrill::drill::run::RunOptions::default();
@@ -62,5 +67,5 @@ pub async fn drill(file: &str) -> hadrill::report::Report {
     let out = std::env::temp_dir().join(format!("hadrill-test-reports-{}", std::process::id()));
     let dir = hadrill::report::write::write_all(&out, &report).expect("report written");
     eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
-    report
+    (report, dir)
 }
