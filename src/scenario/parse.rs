@@ -153,7 +153,13 @@ impl Ctx<'_> {
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let mut raw: RawScenario =
         toml::from_str(text).map_err(|e| ScenarioError::at(file, text, e.span(), e.message().to_string()))?;
-    let vars = super::vars::Vars::read(file, text, |n| std::env::var(n).ok())?;
+    let shell: Vec<Range<usize>> = (raw.fault.iter().chain(&raw.step))
+        .flat_map(|a| {
+            [a.get_ref().command.as_ref().map(S::span), a.get_ref().where_cmd.as_ref().map(S::span)]
+        })
+        .flatten()
+        .collect();
+    let vars = super::vars::Vars::read(file, text, &shell, |n| std::env::var(n).ok())?;
     if let Some(t) = raw.load.as_mut().and_then(|l| l.get_mut().target.as_mut()) {
         super::overrides::strip_scheme(file, text, t)?;
     }

@@ -2,8 +2,12 @@
 //! hold in clear (passwords, API tokens). Every placeholder in the file is checked before anything starts (a
 //! missing variable is a `file:line:col` error naming the variable, never a value), and every value is
 //! registered as a secret (see [`crate::secrets`]) so that no report, log line or error shows it.
+//!
+//! Commands run in containers (`command` of an `exec` step, `where` of a pick) are left alone: there `${VAR}`
+//! is the shell's, expanded in the container (e.g. `${HADRILL_KEY_PREFIX}`).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 
 use super::error::ScenarioError;
@@ -53,14 +57,16 @@ fn is_name(s: &str) -> bool {
 impl Vars {
     /// Reads the variables `text` names from `env` (the process environment in production) and registers
     /// their values as secrets. A missing variable is an error at its first use.
+    /// Placeholders inside the byte ranges `shell` (commands run in containers) are not hadrill's.
     pub fn read(
         file: &Path,
         text: &str,
+        shell: &[Range<usize>],
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Vars, ScenarioError> {
         let mut values = BTreeMap::new();
         for (name, offset) in placeholders(text) {
-            if values.contains_key(&name) {
+            if values.contains_key(&name) || shell.iter().any(|r| r.contains(&offset)) {
                 continue;
             }
             let Some(value) = env(&name) else {
@@ -113,7 +119,7 @@ mod tests {
     #[test]
     fn values_are_expanded_and_registered_as_secrets() {
         let t = "password = \"${PGPASSWORD}\"\nh = \"Bearer ${TOKEN}\"\n";
-        let v = Vars::read(Path::new("s.toml"), t, env).unwrap();
+        let v = Vars::read(Path::new("s.toml"), t, &[], env).unwrap();
         assert_eq!(v.expand("user=app password=${PGPASSWORD}"), "user=app password=pg-Secret-77");
         assert_eq!(v.expand("Bearer ${TOKEN}/${TOKEN}"), "Bearer tok-123/tok-123");
         assert_eq!(crate::secrets::redact("pw pg-Secret-77"), "pw ${PGPASSWORD}");
@@ -121,9 +127,18 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_in_container_commands_are_the_shells() {
+        let t = "command = [\"sh\", \"-c\", \"echo ${HADRILL_KEY_PREFIX}\"]\npw = \"${TOKEN}\"\n";
+        let cmd = 10..t.find(']').unwrap();
+        let v = Vars::read(Path::new("s.toml"), t, &[cmd], env).unwrap();
+        assert_eq!(format!("{v:?}"), r#"["TOKEN"]"#);
+        assert!(Vars::read(Path::new("s.toml"), t, &[], env).is_err(), "outside a command it is hadrill's");
+    }
+
+    #[test]
     fn a_missing_variable_is_an_error_at_its_place_without_values() {
         let t = "name = \"x\"\npassword = \"${TOKEN}${MISSING_ONE}\"\n";
-        let e = Vars::read(Path::new("s.toml"), t, env).unwrap_err();
+        let e = Vars::read(Path::new("s.toml"), t, &[], env).unwrap_err();
         assert_eq!((e.line, e.col), (2, 21));
         assert!(e.message.contains("MISSING_ONE is not set"), "{}", e.message);
         assert!(!e.message.contains("tok-123"), "{}", e.message);
