@@ -70,3 +70,28 @@ async fn an_unreachable_registry_fails_the_pull_fast() {
     assert!(r.is_err(), "{r:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pick_master_hits_the_node_the_sentinels_name() {
+    let _serial = common::SERIAL.lock().await;
+    let (r, dir) = common::drill_written("tests/userstack/master.toml").await;
+    assert_eq!(r.actions[0].targets, vec!["redis-master"], "{:?}", r.actions[0]);
+    assert!(r.actions[0].verified, "{:?}", r.actions[0]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pick_leader_hits_the_node_patroni_names() {
+    let _serial = common::SERIAL.lock().await;
+    let (r, dir) = common::drill_written("tests/userstack/leader.toml").await;
+    let leader = r
+        .stack_events
+        .iter()
+        .filter(|e| e.source == "patroni" && e.subject == "cluster" && e.at_ms <= 3000.0)
+        .filter_map(|e| e.state.strip_prefix("leader ").map(str::to_string))
+        .next_back()
+        .expect("Patroni named a leader before the fault");
+    assert_eq!(r.actions[0].targets, vec![leader], "{:?}", r.actions[0]);
+    assert!(r.actions[0].verified, "{:?}", r.actions[0]);
+    let _ = std::fs::remove_dir_all(dir);
+}
