@@ -22,7 +22,8 @@ fn is_external(def: Option<&Value>) -> bool {
 
 /// The override document for a compose file's text.
 pub fn render(compose_text: &str, stack: &str) -> std::result::Result<String, String> {
-    let doc: Value = serde_yaml::from_str(compose_text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let mut doc: Value = serde_yaml::from_str(compose_text).map_err(|e| format!("not valid YAML: {e}"))?;
+    doc.apply_merge().map_err(|e| format!("YAML merge keys: {e}"))?;
     let mut out = Mapping::new();
     if let Some(v) = doc.get("version") {
         out.insert("version".into(), v.clone());
@@ -95,7 +96,8 @@ volumes:
 
     #[test]
     fn services_built_without_an_image_name_get_a_stable_tag() {
-        let text = "services:\n  api: { build: ./api }\n  web: { build: ., image: mine/web }\n";
+        let text =
+            "x-b: &b { build: ./api }\nservices:\n  api: { <<: *b }\n  web: { build: ., image: mine/web }\n";
         let doc: Value = serde_yaml::from_str(&render(text, "shop").unwrap()).unwrap();
         assert_eq!(doc["services"]["api"]["image"], Value::from("hadrill-user/shop-api:local"));
         assert!(doc["services"]["web"].get("image").is_none(), "the file's own image name is kept");
