@@ -96,3 +96,16 @@ async fn pick_leader_hits_the_node_patroni_names() {
     assert!(r.actions.iter().all(|a| a.verified), "{:?}", r.actions);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_missing_env_file_stops_the_run_before_docker() {
+    let out = std::process::Command::new(common::hadrill_bin())
+        .args(["run", "tests/userstack/kill-one-api.toml", "--env-file", "/nonexistent/hadrill.env"])
+        .env(SECRET_VAR, SECRET)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("hadrill runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/nonexistent/hadrill.env") && !err.contains("bringing up"), "{err}");
+}
