@@ -87,6 +87,9 @@ pub enum Command {
         /// Also write every request's outcome to outcomes.csv in the report folder.
         #[arg(long)]
         raw: bool,
+        /// An env file for the stack's Compose file (default: the `.env` next to it).
+        #[arg(long)]
+        env_file: Option<PathBuf>,
         #[command(flatten)]
         base: BaseArg,
     },
@@ -138,7 +141,10 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| crate::secrets::Redacting(std::io::stderr()))
+        .try_init();
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -146,7 +152,7 @@ pub async fn run(cli: Cli) -> i32 {
     match dispatch(cli.command).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::secrets::redact(&e.to_string()));
             e.exit_code()
         }
     }
@@ -171,7 +177,7 @@ async fn dispatch(command: Command) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(exit_codes::OK)
         }
-        Command::Run { scenario, keep, seed, reports, up_timeout, quiet, raw, base } => {
+        Command::Run { scenario, keep, seed, reports, up_timeout, quiet, raw, env_file, base } => {
             let opts = RunOptions {
                 keep,
                 base_image: base.base,
@@ -179,7 +185,7 @@ async fn dispatch(command: Command) -> Result<i32> {
                 seed,
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
-            run_drill(&scenario, &opts, &reports, raw).await
+            run_drill(&scenario, &opts, &reports, raw, env_file).await
         }
         Command::List => {
             list();
@@ -296,8 +302,10 @@ async fn run_drill(
     opts: &RunOptions,
     reports: &std::path::Path,
     raw: bool,
+    env_file: Option<PathBuf>,
 ) -> Result<i32> {
-    let sc = scenario::load(file)?;
+    let mut sc = scenario::load(file)?;
+    sc.overrides.set_env_file(env_file)?;
     let cancel = drill::signals::watch();
     let drill = drill::run::run(&sc, opts, cancel).await?;
     let report = report::build::build(&sc, &drill, crate::usage::Usage::now());

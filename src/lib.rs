@@ -30,6 +30,7 @@ pub mod paths;
 pub mod proto;
 pub mod report;
 pub mod scenario;
+pub mod secrets;
 pub mod stack;
 pub mod timeline;
 pub mod units;

@@ -28,7 +28,7 @@ use crate::scenario::model::{Action, Probe};
 use crate::scenario::Scenario;
 use crate::stack::compose::ComposeCli;
 use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
-use crate::stack::{resolve, RunningStack, UpOptions};
+use crate::stack::{RunningStack, UpOptions};
 use crate::timeline::{ActionEvent, Clock, Nanos};
 
 #[derive(Debug, Clone)]
@@ -70,7 +70,7 @@ pub struct Drill {
 /// Runs `scenario` from bring-up to teardown. Errors are environment problems (exit 2); an interrupted drill
 /// returns a recording marked aborted.
 pub async fn run(scenario: &Scenario, opts: &RunOptions, cancel: CancellationToken) -> Result<Drill> {
-    let spec = resolve::resolve(&scenario.stack)?;
+    let spec = scenario.stack_spec()?;
     let docker = crate::docker::connect::connect().await?;
     let compose = ComposeCli::detect().await?;
     phase(&format!("images for {}", spec.name));
@@ -228,6 +228,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
         ledger: b.ledger.clone(),
         key_prefix: b.key_prefix.clone(),
         load_start: 0,
+        observe: b.observe.clone(),
     });
     let observers = crate::observe::set::Observers::start(&b.observe, &eps, b.clock);
     let counters = Arc::new(Counters::default());

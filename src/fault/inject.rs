@@ -46,6 +46,8 @@ pub struct Injector {
     pub key_prefix: String,
     /// Drill time at which the load (and the schedule) started.
     pub load_start: Nanos,
+    /// The stack's observers: where a role pick (`pick = "primary"`, ...) asks who holds the role.
+    pub observe: crate::stack::resolve::ObserveSpec,
 }
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);
@@ -53,10 +55,9 @@ const EVENT_WAIT: Duration = Duration::from_secs(5);
 impl Injector {
     /// Applies `p` now; returns what happened.
     pub async fn apply(&self, p: &Planned) -> ActionEvent {
-        let chosen = {
-            let mut rng = self.rng.lock().expect("rng lock");
-            targets::select(&self.containers, &p.target, &mut rng)
-        };
+        let roles = targets::RoleSources { docker: &self.docker, observe: &self.observe };
+        let choice = targets::choose(&roles, &self.containers, &p.target, &self.rng).await;
+        let chosen = choice.clone().unwrap_or_default();
         let scheduled = self.load_start + p.at.as_nanos() as Nanos;
         let started = self.clock.now();
         let names: Vec<String> = chosen.iter().map(Container::display_name).collect();
@@ -76,7 +77,9 @@ impl Injector {
             reverted: None,
         };
         if chosen.is_empty() {
-            event.detail = format!("no running container of {}", p.target.services.join(", "));
+            event.detail = choice
+                .err()
+                .unwrap_or_else(|| format!("no running container of {}", p.target.services.join(", ")));
             return event;
         }
         let parts =

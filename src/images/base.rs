@@ -1,6 +1,7 @@
-//! The base image: `hadrill/base:bookworm`, made with `debootstrap --variant=minbase bookworm` and
-//! `docker import` when missing (a fresh machine without a registry has no images at all). A user with a
-//! registry can pass `--base debian:bookworm-slim` instead; the Dockerfiles take it as `ARG BASE`.
+//! The base image: `hadrill/base:bookworm`. When it is missing, `debian:bookworm-slim` is pulled and tagged as
+//! it where a registry answers (within [`PULL_LIMIT`]); offline it is made with
+//! `debootstrap --variant=minbase bookworm` and `docker import`. One line says which. A user can also pass
+//! `--base debian:bookworm-slim`; the Dockerfiles take it as `ARG BASE`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -76,13 +77,60 @@ pub async fn decide_here(docker: &Docker, base: &str) -> BaseAction {
     decide(base, present, find_program("debootstrap").is_some(), is_root())
 }
 
-/// Makes sure the base image exists, bootstrapping it if needed. Says so in one line when it acts.
+/// The registry image the default base is pulled from.
+pub const REGISTRY_BASE: &str = "debian:bookworm-slim";
+
+/// How long the pull of [`REGISTRY_BASE`] may take before hadrill falls back to debootstrap.
+pub const PULL_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Pulls `from` and tags it `tag`, within `limit`; the error says why (no registry, timeout).
+pub async fn pull_as(
+    docker: &Docker,
+    from: &str,
+    tag: &str,
+    limit: std::time::Duration,
+) -> std::result::Result<(), String> {
+    use bollard::query_parameters::{CreateImageOptions, TagImageOptions};
+    use futures_util::StreamExt;
+    let (repo, version) = from.rsplit_once(':').unwrap_or((from, "latest"));
+    let opts =
+        CreateImageOptions { from_image: Some(repo.into()), tag: Some(version.into()), ..Default::default() };
+    let pull = async {
+        let mut stream = docker.create_image(Some(opts), None, None);
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| e.to_string())?;
+        }
+        Ok::<(), String>(())
+    };
+    tokio::time::timeout(limit, pull)
+        .await
+        .map_err(|_| format!("no answer within {}s", limit.as_secs()))??;
+    let (to_repo, to_tag) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
+    let t = TagImageOptions { repo: Some(to_repo.into()), tag: Some(to_tag.into()) };
+    docker.tag_image(from, Some(t)).await.map_err(|e| format!("tag {from} as {tag}: {e}"))
+}
+
+/// Makes sure the base image exists: pulled where a registry answers, else bootstrapped. Says which in one
+/// line when it acts.
 pub async fn ensure(docker: &Docker, base: &str) -> Result<()> {
-    match decide_here(docker, base).await {
+    let action = decide_here(docker, base).await;
+    if base == DEFAULT_BASE && matches!(action, BaseAction::Bootstrap | BaseAction::Impossible(_)) {
+        match pull_as(docker, REGISTRY_BASE, base, PULL_LIMIT).await {
+            Ok(()) => {
+                eprintln!("base image {base}: pulled {REGISTRY_BASE} from a registry");
+                return Ok(());
+            }
+            Err(why) => tracing::debug!("pull of {REGISTRY_BASE} failed: {why}"),
+        }
+    }
+    match action {
         BaseAction::UsePresent | BaseAction::Pull => Ok(()),
-        BaseAction::Impossible(why) => Err(Error::Image { image: base.to_string(), message: why }),
+        BaseAction::Impossible(why) => Err(Error::Image {
+            image: base.to_string(),
+            message: format!("no registry answered for {REGISTRY_BASE}, and {why}"),
+        }),
         BaseAction::Bootstrap => {
-            eprintln!("base image {base} is missing and cannot be pulled: making it with debootstrap (about a minute)");
+            eprintln!("base image {base}: no registry answered for {REGISTRY_BASE}, making it with debootstrap (about a minute)");
             let base = base.to_string();
             let started = std::time::Instant::now();
             tokio::task::spawn_blocking(move || bootstrap(&base))

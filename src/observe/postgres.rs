@@ -11,6 +11,7 @@ use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 
 use super::stack_log::StackLog;
+use crate::stack::resolve::PgLogin;
 use crate::timeline::{Clock, Nanos, StackEventKind};
 
 /// A replication lag sample from the primary's point of view.
@@ -30,15 +31,20 @@ pub struct LagSample {
 pub struct PgNode {
     pub name: String,
     pub addr: SocketAddr,
+    pub login: PgLogin,
 }
 
-/// Connection settings for observers (the images' superuser).
-pub fn conn_string(addr: SocketAddr) -> String {
-    format!(
-        "host={} port={} user=postgres password=postgres dbname=postgres connect_timeout=1",
-        addr.ip(),
-        addr.port()
-    )
+/// Connection settings for an observer: the node's login (the images' superuser unless the stack or the
+/// scenario names another). A `Config` rather than a connection string, so a password needs no quoting.
+pub fn config(addr: SocketAddr, login: &PgLogin) -> tokio_postgres::Config {
+    let mut c = tokio_postgres::Config::new();
+    c.host(addr.ip().to_string())
+        .port(addr.port())
+        .user(&login.user)
+        .password(&login.password)
+        .dbname(&login.dbname)
+        .connect_timeout(Duration::from_secs(1));
+    c
 }
 
 /// Polls one node every `every` until cancelled.
@@ -55,7 +61,7 @@ pub async fn run(
         if client.as_ref().is_none_or(|c| c.is_closed()) {
             client = match tokio::time::timeout(
                 Duration::from_secs(1),
-                tokio_postgres::connect(&conn_string(node.addr), NoTls),
+                config(node.addr, &node.login).connect(NoTls),
             )
             .await
             {

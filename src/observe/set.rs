@@ -51,7 +51,7 @@ impl Observers {
         for t in &spec.postgres {
             if let Some(a) = resolve("postgres", t) {
                 let name = t.split(':').next().unwrap_or(t).to_string();
-                let node = PgNode { name, addr: a };
+                let node = PgNode { name, addr: a, login: spec.login_for(t) };
                 spawned.push(tokio::spawn(postgres::run(
                     node,
                     o.log.clone(),

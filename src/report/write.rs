@@ -27,12 +27,13 @@ fn folder_name(name: &str) -> String {
 
 /// Writes every view of the report; returns the folder.
 pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
+    let report = &crate::secrets::redact_value(report);
     let dir = report_dir(root, report);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let json = serde_json::to_string_pretty(report)
         .map_err(|e| Error::Render { view: "report.json", source: e.into() })?;
     let p = dir.join("report.json");
-    std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
+    std::fs::write(&p, crate::secrets::redact(&json).as_bytes()).map_err(|e| Error::io(&p, e))?;
     write_views(&dir, report)?;
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let path = PathBuf::from(summary);
@@ -41,7 +42,8 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        writeln!(f, "{}", markdown::render(report)).map_err(|e| Error::io(&path, e))?;
+        writeln!(f, "{}", crate::secrets::redact(&markdown::render(report)))
+            .map_err(|e| Error::io(&path, e))?;
     }
     Ok(dir)
 }
@@ -49,13 +51,14 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
 /// Writes the views a person or a CI server reads (`report.md`, `report.html`, `junit.xml`) into `dir`;
 /// returns their paths. `hadrill render` calls it on a `report.json` alone.
 pub fn write_views(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
+    let report = &crate::secrets::redact_value(report);
     let xml = junit::render(report).map_err(|e| Error::Render { view: "junit.xml", source: e.into() })?;
     let mut written = Vec::new();
     for (name, text) in
         [("report.md", markdown::render(report)), ("report.html", html::render(report)), ("junit.xml", xml)]
     {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+        std::fs::write(&p, crate::secrets::redact(&text).as_bytes()).map_err(|e| Error::io(&p, e))?;
         written.push(p);
     }
     Ok(written)

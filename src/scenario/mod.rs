@@ -3,7 +3,10 @@
 
 pub mod error;
 pub mod model;
+pub mod overrides;
 pub mod parse;
+pub mod pick;
+pub mod vars;
 
 pub use error::ScenarioError;
 pub use model::Scenario;

@@ -26,6 +26,8 @@ pub struct Scenario {
     pub actions: Vec<Planned>,
     /// The limits that gate a release (`[expect]`).
     pub expect: crate::measure::expect::Expectations,
+    /// What the scenario says about its stack (observers, profiles, env file); see [`Scenario::stack_spec`].
+    pub overrides: super::overrides::StackOverrides,
 }
 
 /// Which client the load drives.
@@ -67,12 +69,20 @@ pub struct Target {
     pub pick: Pick,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pick {
     /// Every container of the listed services.
     All,
     /// One container chosen at random (seeded) among them.
     One,
+    /// The PostgreSQL node not in recovery, asked when the action starts (see `fault::targets`).
+    Primary,
+    /// The Patroni leader.
+    Leader,
+    /// The Redis master the Sentinels name.
+    Master,
+    /// Every container where this command exits 0.
+    Where(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::ScenarioError;
-use super::model::{Action, Load, Pick, Planned, Probe, Scenario, Target};
+use super::model::{Action, Load, Planned, Probe, Scenario, Target};
 use crate::duration;
 use crate::measure::{expect::Expectations, Params};
 use crate::stack::resolve::{self, StackSpec};
@@ -43,6 +43,8 @@ struct RawScenario {
     step: Vec<S<RawAction>>,
     #[serde(default)]
     expect: Option<RawExpect>,
+    observe: Option<super::overrides::RawObserve>,
+    profiles: Option<S<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +107,8 @@ struct RawAction {
     size: Option<S<String>>,
     free: Option<S<String>>,
     max_fill: Option<S<String>>,
+    #[serde(rename = "where")]
+    where_cmd: Option<S<Vec<String>>>,
 }
 
 const SIGNALS: [&str; 8] =
@@ -148,11 +152,30 @@ impl Ctx<'_> {
 
 /// Validates a scenario's text; `file` is used for messages and to resolve relative stack paths.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario =
+    let mut raw: RawScenario =
         toml::from_str(text).map_err(|e| ScenarioError::at(file, text, e.span(), e.message().to_string()))?;
+    let shell: Vec<Range<usize>> = (raw.fault.iter().chain(&raw.step))
+        .flat_map(|a| {
+            [a.get_ref().command.as_ref().map(S::span), a.get_ref().where_cmd.as_ref().map(S::span)]
+        })
+        .flatten()
+        .collect();
+    let vars = super::vars::Vars::read(file, text, &shell, |n| std::env::var(n).ok())?;
+    if let Some(t) = raw.load.as_mut().and_then(|l| l.get_mut().target.as_mut()) {
+        super::overrides::strip_scheme(file, text, t)?;
+    }
     let cx = Ctx { file, text };
     let stack_arg = stack_argument(file, raw.stack.get_ref());
     let spec = resolve::resolve(&stack_arg).map_err(|e| cx.err(raw.stack.span(), e.to_string()))?;
+    let overrides = super::overrides::StackOverrides::read(
+        file,
+        text,
+        &spec,
+        &vars,
+        raw.observe.as_ref(),
+        raw.profiles.as_ref(),
+    )?;
+    let spec = overrides.apply(spec);
     let duration = cx.dur(&raw.duration, "duration")?;
     if duration < Duration::from_secs(1) {
         return Err(cx.err(raw.duration.span(), "duration must be at least 1s"));
@@ -186,6 +209,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         measure,
         actions,
         expect,
+        overrides,
     })
 }
 
@@ -382,11 +406,8 @@ fn parse_action(
         OneOrMany::Many(v) => v.clone(),
     };
     check_services(cx, spec, a.target.span(), &services)?;
-    let pick = match a.pick.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-        None | Some(("all", _)) => Pick::All,
-        Some(("one", _)) => Pick::One,
-        Some((other, span)) => return Err(cx.err(span, format!("pick {other:?} must be \"one\" or \"all\""))),
-    };
+    let pick =
+        super::pick::parse(cx.file, cx.text, a.pick.as_ref(), a.where_cmd.as_ref(), &spec.meta.observe)?;
     let verb = a.action.get_ref().as_str();
     let not_for = |field: &str, span: Range<usize>| {
         cx.err(span, format!("{field} is not a setting of action {verb:?}"))
@@ -603,9 +624,11 @@ fn parse_action(
     Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
 }
 
-/// A stack written as a path is relative to the scenario's folder; a bare name is a bundled stack.
+/// A stack written as a path (or a `.yml` file name) is relative to the scenario's folder; a bare name is a
+/// bundled stack.
 fn stack_argument(file: &Path, stack: &str) -> String {
-    if stack.contains('/') && !Path::new(stack).is_absolute() {
+    let is_file = stack.contains('/') || stack.ends_with(".yml") || stack.ends_with(".yaml");
+    if is_file && !Path::new(stack).is_absolute() {
         let base = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
         base.join(stack).to_string_lossy().to_string()
     } else {
@@ -616,6 +639,7 @@ fn stack_argument(file: &Path, stack: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::Pick;
 
     const HEAD: &str = "name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
 

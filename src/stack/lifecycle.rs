@@ -67,11 +67,26 @@ impl RunningStack {
         vec![self.spec.compose_file.clone(), self.override_file.clone()]
     }
 
-    /// `compose up -d` and wait until every container is running and healthy. On failure, tears down.
+    /// `compose [GLOBALS] ARGS` for this project (env file, profiles).
+    async fn compose_run(&self, args: &[String], limit: Duration) -> Result<String> {
+        let mut all = super::userfile::global_args(&self.spec);
+        all.extend_from_slice(args);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.compose.run(&self.project, &self.files(), &all, limit).await
+    }
+
+    /// `compose build` of the services with a `build:` section, `compose up -d` (scaled as the file says) and
+    /// wait until every container is running and healthy. On failure, tears down.
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
         let started = Instant::now();
-        let result =
-            self.compose.run(&self.project, &self.files(), &["up", "-d", "--no-build"], opts.timeout).await;
+        if let Some(args) = super::userfile::build_args(&self.spec) {
+            eprintln!("hadrill: building {} through {}", self.spec.builds.join(", "), self.compose.display());
+            if let Err(e) = self.compose_run(&args, super::userfile::BUILD_LIMIT).await {
+                let _ = self.down(docker).await;
+                return Err(e);
+            }
+        }
+        let result = self.compose_run(&super::userfile::up_args(&self.spec), opts.timeout).await;
         let outcome = match result {
             Ok(_) => {
                 let left = opts.timeout.saturating_sub(started.elapsed());
@@ -131,15 +146,8 @@ impl RunningStack {
 
     /// `compose down -v`, then a label sweep for anything Compose left (or could not remove).
     pub async fn down(&self, docker: &Docker) -> Result<Removed> {
-        let compose = self
-            .compose
-            .run(
-                &self.project,
-                &self.files(),
-                &["down", "-v", "--remove-orphans", "--timeout", "3"],
-                Duration::from_secs(120),
-            )
-            .await;
+        let down = ["down", "-v", "--remove-orphans", "--timeout", "3"].map(String::from);
+        let compose = self.compose_run(&down, Duration::from_secs(120)).await;
         if let Err(e) = &compose {
             tracing::warn!("compose down failed, removing by label instead: {e}");
         }

@@ -5,6 +5,7 @@ pub mod compose;
 pub mod lifecycle;
 pub mod overlay;
 pub mod resolve;
+pub mod userfile;
 
 pub use lifecycle::{RunningStack, UpOptions};
 pub use resolve::StackSpec;

@@ -22,7 +22,8 @@ fn is_external(def: Option<&Value>) -> bool {
 
 /// The override document for a compose file's text.
 pub fn render(compose_text: &str, stack: &str) -> std::result::Result<String, String> {
-    let doc: Value = serde_yaml::from_str(compose_text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let mut doc: Value = serde_yaml::from_str(compose_text).map_err(|e| format!("not valid YAML: {e}"))?;
+    doc.apply_merge().map_err(|e| format!("YAML merge keys: {e}"))?;
     let mut out = Mapping::new();
     if let Some(v) = doc.get("version") {
         out.insert("version".into(), v.clone());
@@ -38,6 +39,10 @@ pub fn render(compose_text: &str, stack: &str) -> std::result::Result<String, St
             }
             let mut entry = Mapping::new();
             entry.insert("labels".into(), label_map(stack));
+            if section == "services" && def.get("build").is_some() && def.get("image").is_none() {
+                let service = name.as_str().unwrap_or("service");
+                entry.insert("image".into(), super::userfile::built_image(stack, service).into());
+            }
             sec.insert(name.clone(), Value::Mapping(entry));
         }
         if !sec.is_empty() {
@@ -87,5 +92,14 @@ volumes:
         assert!(doc["networks"].get("front").is_some());
         assert!(doc["networks"].get("outside").is_none(), "external networks are not ours to label");
         assert!(doc["volumes"].get("data").is_some());
+    }
+
+    #[test]
+    fn services_built_without_an_image_name_get_a_stable_tag() {
+        let text =
+            "x-b: &b { build: ./api }\nservices:\n  api: { <<: *b }\n  web: { build: ., image: mine/web }\n";
+        let doc: Value = serde_yaml::from_str(&render(text, "shop").unwrap()).unwrap();
+        assert_eq!(doc["services"]["api"]["image"], Value::from("hadrill-user/shop-api:local"));
+        assert!(doc["services"]["web"].get("image").is_none(), "the file's own image name is kept");
     }
 }

@@ -29,23 +29,109 @@ pub struct StackMeta {
 
 /// Which published ports the observers poll, each as `service:port` (see `src/observe/`).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawObserveSpec")]
 pub struct ObserveSpec {
     /// HAProxy stats listeners (`/stats;csv`).
-    #[serde(default)]
     pub haproxy: Vec<String>,
-    /// PostgreSQL nodes (superuser `postgres`/`postgres`).
-    #[serde(default)]
+    /// PostgreSQL nodes; each one's login is in `postgres_login` (default `postgres`/`postgres`).
     pub postgres: Vec<String>,
+    /// The login of a PostgreSQL node named in `postgres`, when it is not the default.
+    pub postgres_login: BTreeMap<String, PgLogin>,
     /// Patroni REST APIs (`/cluster`).
-    #[serde(default)]
     pub patroni: Vec<String>,
     /// Redis Sentinels.
-    #[serde(default)]
     pub sentinel: Vec<String>,
     /// The Sentinel master name (default `mymaster`).
-    #[serde(default)]
     pub sentinel_master: Option<String>,
+}
+
+impl ObserveSpec {
+    /// The login for the PostgreSQL node `addr` (`service:port`).
+    pub fn login_for(&self, addr: &str) -> PgLogin {
+        self.postgres_login.get(addr).cloned().unwrap_or_default()
+    }
+}
+
+/// How the PostgreSQL observer logs in (the bundled images' superuser by default). Its `Debug` hides the
+/// password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgLogin {
+    pub user: String,
+    pub password: String,
+    pub dbname: String,
+}
+
+fn postgres() -> String {
+    "postgres".into()
+}
+
+impl Default for PgLogin {
+    fn default() -> Self {
+        PgLogin { user: postgres(), password: postgres(), dbname: postgres() }
+    }
+}
+
+impl std::fmt::Debug for PgLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgLogin {{ user: {:?}, password: \"***\", dbname: {:?} }}", self.user, self.dbname)
+    }
+}
+
+/// `x-hadrill.observe` as written: a PostgreSQL node is `"db:5432"` or `{ addr = "db:5432", user = ... }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObserveSpec {
+    #[serde(default)]
+    haproxy: Vec<String>,
+    #[serde(default)]
+    postgres: Vec<RawPgNode>,
+    #[serde(default)]
+    patroni: Vec<String>,
+    #[serde(default)]
+    sentinel: Vec<String>,
+    #[serde(default)]
+    sentinel_master: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawPgNode {
+    Addr(String),
+    Login {
+        addr: String,
+        #[serde(default = "postgres")]
+        user: String,
+        #[serde(default = "postgres")]
+        password: String,
+        #[serde(default = "postgres")]
+        dbname: String,
+    },
+}
+
+impl TryFrom<RawObserveSpec> for ObserveSpec {
+    type Error = String;
+
+    fn try_from(r: RawObserveSpec) -> std::result::Result<Self, String> {
+        let mut postgres = Vec::new();
+        let mut postgres_login = BTreeMap::new();
+        for node in r.postgres {
+            match node {
+                RawPgNode::Addr(a) => postgres.push(a),
+                RawPgNode::Login { addr, user, password, dbname } => {
+                    postgres_login.insert(addr.clone(), PgLogin { user, password, dbname });
+                    postgres.push(addr);
+                }
+            }
+        }
+        Ok(ObserveSpec {
+            haproxy: r.haproxy,
+            postgres,
+            postgres_login,
+            patroni: r.patroni,
+            sentinel: r.sentinel,
+            sentinel_master: r.sentinel_master,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -54,13 +140,25 @@ pub struct StackSpec {
     pub name: String,
     pub compose_file: PathBuf,
     pub meta: StackMeta,
-    /// Service names in file order.
+    /// The services of the run in file order (those of disabled profiles left out).
     pub services: Vec<String>,
+    /// Every service of the file, in file order.
+    pub declared: Vec<String>,
     /// Image references used by the services, by service.
     pub images: BTreeMap<String, String>,
     /// Top-level network and volume names declared in the file.
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
+    /// Services with a `build:` section: Compose builds them before `up`.
+    pub builds: Vec<String>,
+    /// Instances per service where the file scales it (`scale:` or `deploy.replicas`).
+    pub replicas: BTreeMap<String, u32>,
+    /// The `profiles:` of each service that has some; such a service runs only when one is enabled.
+    pub service_profiles: BTreeMap<String, Vec<String>>,
+    /// The profiles enabled for the run (a scenario's `profiles = [...]`).
+    pub active_profiles: Vec<String>,
+    /// An env file for Compose; `None` means Compose's own default (`.env` next to the compose file).
+    pub env_file: Option<PathBuf>,
 }
 
 const COMPOSE_NAMES: [&str; 4] = ["docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"];
@@ -128,10 +226,24 @@ fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
         return Err(bad("no services".into()));
     }
     let mut images = BTreeMap::new();
+    let (mut builds, mut replicas, mut service_profiles) = (Vec::new(), BTreeMap::new(), BTreeMap::new());
     if let Some(svcs) = map.get("services").and_then(|v| v.as_mapping()) {
         for (k, v) in svcs {
-            if let (Some(k), Some(img)) = (k.as_str(), v.get("image").and_then(|i| i.as_str())) {
+            let Some(k) = k.as_str() else { continue };
+            if let Some(img) = v.get("image").and_then(|i| i.as_str()) {
                 images.insert(k.to_string(), img.to_string());
+            }
+            if v.get("build").is_some() {
+                builds.push(k.to_string());
+            }
+            let scale = v.get("scale").or_else(|| v.get("deploy").and_then(|d| d.get("replicas")));
+            if let Some(n) = scale.and_then(serde_yaml::Value::as_u64) {
+                let n = u32::try_from(n).map_err(|_| bad(format!("service {k}: scale {n} is too large")))?;
+                replicas.insert(k.to_string(), n);
+            }
+            if let Some(p) = v.get("profiles").and_then(|p| p.as_sequence()) {
+                let p: Vec<String> = p.iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
+                service_profiles.insert(k.to_string(), p);
             }
         }
     }
@@ -139,15 +251,23 @@ fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
         Some(v) => serde_yaml::from_value(v.clone()).map_err(|e| bad(format!("x-hadrill: {e}")))?,
         None => StackMeta::default(),
     };
-    Ok(StackSpec {
+    let mut spec = StackSpec {
         name: sanitize(name),
         compose_file: file.to_path_buf(),
         meta,
+        declared: services.clone(),
         services,
         images,
         networks: keys_of("networks"),
         volumes: keys_of("volumes"),
-    })
+        builds,
+        replicas,
+        service_profiles,
+        active_profiles: Vec::new(),
+        env_file: None,
+    };
+    spec.with_profiles(&[]);
+    Ok(spec)
 }
 
 /// A stack name usable inside a Compose project name: lowercase letters, digits and dashes.
@@ -170,6 +290,20 @@ impl StackSpec {
 
     pub fn has_service(&self, service: &str) -> bool {
         self.services.iter().any(|s| s == service)
+    }
+
+    /// Every profile a service of the file names.
+    pub fn profiles(&self) -> std::collections::BTreeSet<String> {
+        self.service_profiles.values().flatten().cloned().collect()
+    }
+
+    /// Enables `profiles`: the services of the run are those without profiles and those of an enabled one.
+    pub fn with_profiles(&mut self, profiles: &[String]) {
+        self.active_profiles = profiles.to_vec();
+        let sp = &self.service_profiles;
+        self.services = self.declared.clone();
+        self.services
+            .retain(|s| sp.get(s).is_none_or(|p| p.is_empty() || p.iter().any(|x| profiles.contains(x))));
     }
 }
 

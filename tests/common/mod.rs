@@ -53,6 +53,11 @@ pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs a scenario file (relative to the repository root) in-process and builds its report.
 pub async fn drill(file: &str) -> hadrill::report::Report {
+    drill_written(file).await.0
+}
+
+/// [`drill`], also returning the folder the report was written to.
+pub async fn drill_written(file: &str) -> (hadrill::report::Report, std::path::PathBuf) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let sc = hadrill::scenario::load(&path).expect("scenario valid");
     let opts = hadrill::drill::run::RunOptions::default();
@@ -63,7 +68,7 @@ pub async fn drill(file: &str) -> hadrill::report::Report {
     let dir = hadrill::report::write::write_all(&out, &report).expect("report written");
     assert_matches_the_committed_schema(&dir.join("report.json"));
     eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
-    report
+    (report, dir)
 }
 
 /// Checks an emitted `report.json` against `reports/schema/report.v1.json`, as a consumer of the JSON would.
