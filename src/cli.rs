@@ -10,8 +10,11 @@ use crate::docker::connect;
 use crate::drill::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::images::{base::DEFAULT_BASE, build};
+use crate::scenario::parse::{MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
 use crate::stack::compose::ComposeCli;
 use crate::stack::{lifecycle, resolve, RunningStack, UpOptions};
+use crate::target::{HttpUrl, Reach};
+use crate::timeline::Failure;
 use crate::{doctor, drill, duration, exit_codes, report, scenario};
 
 #[derive(Debug, Parser)]
@@ -316,23 +319,6 @@ async fn run_drill(
     })
 }
 
-/// Checks a `hadrill load` target: http(s) URL whose host is 127.0.0.1 (or localhost) unless allowed.
-pub fn check_load_url(url: &str, allow_remote: bool) -> std::result::Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("url {url:?} must start with http:// or https://"))?;
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-    if allow_remote || host == "127.0.0.1" || host == "localhost" {
-        Ok(())
-    } else {
-        Err(format!(
-            "url {url:?} is not on 127.0.0.1: hadrill only loads loopback targets unless --allow-remote"
-        ))
-    }
-}
-
 async fn load_only(
     url: &str,
     rate: &str,
@@ -342,17 +328,10 @@ async fn load_only(
     allow_remote: bool,
     json: bool,
 ) -> Result<i32> {
-    check_load_url(url, allow_remote).map_err(Error::Other)?;
-    let rate = match rate {
-        "max" => None,
-        r => Some(r.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| {
-            Error::Other(format!("--rate {r:?} must be a positive number of requests per second, or max"))
-        })?),
-    };
-    if connections == 0 {
-        return Err(Error::Other("--connections must be at least 1".into()));
-    }
-    let target = crate::load::http1::Target::resolve(url).await.map_err(Error::Other)?;
+    let reach = if allow_remote { Reach::Remote } else { Reach::Loopback };
+    let checked = HttpUrl::parse(url, reach)?;
+    let rate = load_limits(rate, duration, connections, timeout)?;
+    let target = crate::load::http1::Target::checked(&checked).await.map_err(Error::Other)?;
     let cfg = crate::load::LoadConfig {
         plan: crate::load::engine::Plan::Get { target },
         rate,
@@ -371,7 +350,64 @@ async fn load_only(
     } else {
         print!("{summary}");
     }
-    Ok(if result.cancelled { exit_codes::INTERRUPTED } else { exit_codes::OK })
+    if result.cancelled {
+        return Ok(exit_codes::INTERRUPTED);
+    }
+    if summary.succeeded == 0 {
+        let answered = result.outcomes.iter().any(|o| matches!(o.failure(), Some(Failure::Status(_))));
+        let what = if answered { "no request succeeded at" } else { "nothing answered at" };
+        return Err(Error::Other(format!(
+            "{what} {}: {} requests, {} failed ({})",
+            checked.as_str(),
+            summary.requests,
+            summary.failed,
+            summary.failures_by_kind.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(exit_codes::OK)
+}
+
+/// The flags of `hadrill load` checked against the limits scenarios have: the request rate (`None` for
+/// `max`), a duration of at least 1s, a bounded number of connections and requests.
+fn load_limits(rate: &str, duration: Duration, connections: usize, timeout: Duration) -> Result<Option<u32>> {
+    let arg = |flag: &'static str, value: String, reason: String| Error::Argument { flag, value, reason };
+    let rate = match rate {
+        "max" => None,
+        r => Some(r.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| {
+            arg("--rate", r.into(), "must be a positive number of requests per second, or max".into())
+        })?),
+    };
+    if duration < Duration::from_secs(1) {
+        return Err(arg("--duration", duration::human(duration), "must be at least 1s".into()));
+    }
+    if timeout.is_zero() {
+        return Err(arg("--timeout", duration::human(timeout), "must be above 0".into()));
+    }
+    if connections == 0 || connections > MAX_IN_FLIGHT {
+        return Err(arg(
+            "--connections",
+            connections.to_string(),
+            format!("must be from 1 to {MAX_IN_FLIGHT}"),
+        ));
+    }
+    let per_second = u64::from(rate.unwrap_or(MAX_RATE));
+    let requests = per_second.saturating_mul(duration.as_secs().max(1));
+    if requests > MAX_REQUESTS {
+        let (flag, value) = match rate {
+            Some(r) => ("--rate", r.to_string()),
+            None => ("--duration", duration::human(duration)),
+        };
+        let at = if rate.is_some() { "" } else { " (--rate max counts as the engine's top rate)" };
+        return Err(arg(
+            flag,
+            value,
+            format!(
+                "{per_second}/s for {} is {requests} requests{at}: above the {MAX_REQUESTS} hadrill keeps in memory",
+                duration::human(duration)
+            ),
+        ));
+    }
+    Ok(rate)
 }
 
 fn list() {
@@ -412,18 +448,4 @@ async fn clean(dry_run: bool) -> Result<i32> {
         println!("removed {n}");
     }
     Ok(exit_codes::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn load_targets_are_loopback_unless_allowed() {
-        assert!(check_load_url("http://127.0.0.1:8080/x", false).is_ok());
-        assert!(check_load_url("http://localhost/", false).is_ok());
-        assert!(check_load_url("http://10.0.0.1:80/", false).unwrap_err().contains("--allow-remote"));
-        assert!(check_load_url("http://10.0.0.1:80/", true).is_ok());
-        assert!(check_load_url("ftp://127.0.0.1/", false).is_err());
-    }
 }

@@ -44,6 +44,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Url(#[from] crate::target::UrlError),
+    #[error("{flag} {value:?}: {reason}")]
+    Argument { flag: &'static str, value: String, reason: String },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]

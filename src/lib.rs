@@ -29,6 +29,7 @@ pub mod proto;
 pub mod report;
 pub mod scenario;
 pub mod stack;
+pub mod target;
 pub mod timeline;
 pub mod units;
 pub mod usage;

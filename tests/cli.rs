@@ -94,3 +94,56 @@ fn render_refuses_what_is_not_a_report_of_this_schema() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a hadrill report"));
 }
+
+/// Runs hadrill with `args`: its exit code and stderr.
+fn hadrill(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(common::hadrill_bin()).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn load_refuses_urls_that_are_not_what_they_seem_before_connecting() {
+    for (url, says) in [
+        ("http://127.0.0.1:80@10.0.0.1/", "user or password"),
+        ("http://127.0.0.1:@10.0.0.1/", "user or password"),
+        ("http://127.0.0.1:99999/", "port \"99999\""),
+        ("http://10.0.0.1:80/", "not on this machine"),
+        ("https://127.0.0.1/", "http://"),
+    ] {
+        let started = std::time::Instant::now();
+        let (code, err) = hadrill(&["load", url, "--duration", "1s", "--rate", "5"]);
+        assert_eq!(code, Some(2), "{url}: {err}");
+        assert!(err.contains(url) && err.contains(says), "{url}: {err}");
+        assert!(!err.contains("requests"), "{url}: no load ran: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{url}: refused at once");
+    }
+}
+
+#[test]
+fn load_caps_its_flags_like_scenarios() {
+    let url = "http://127.0.0.1:1/";
+    for (args, says) in [
+        (&["--rate", "10000000", "--duration", "1h"][..], "above the 50000000"),
+        (&["--rate", "max", "--connections", "100000000"], "--connections \"100000000\": must be from 1 to"),
+        (&["--connections", "18446744073709551615"], "must be from 1 to 10000"),
+        (&["--connections", "0"], "must be from 1 to"),
+        (&["--rate", "max", "--duration", "1h"], "--rate max counts"),
+        (&["--duration", "0s"], "--duration \"0ms\": must be at least 1s"),
+        (&["--timeout", "0s"], "--timeout"),
+        (&["--rate", "lots"], "--rate \"lots\""),
+    ] {
+        let (code, err) = hadrill(&[&["load", url][..], args].concat());
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains('%'), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn load_where_nothing_listens_exits_2_saying_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, err) = hadrill(&["load", &url, "--duration", "1s", "--rate", "10"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("nothing answered at {url}")) && err.contains("refused"), "{err}");
+}

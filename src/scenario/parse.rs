@@ -17,6 +17,10 @@ use crate::timeline::ActionRole;
 /// Above this many recorded requests (rate x duration) a drill is refused: 24 bytes each in memory (1.2 GB at
 /// the limit), plus the read-back of the writes.
 pub const MAX_REQUESTS: u64 = 50_000_000;
+/// The most requests in flight (one connection each, so one file descriptor each).
+pub const MAX_IN_FLIGHT: usize = 10_000;
+/// The highest request rate a scenario may ask for, per second.
+pub const MAX_RATE: u32 = 200_000;
 
 type S<T> = Spanned<T>;
 
@@ -200,9 +204,9 @@ fn parse_load(
         None => (None, default_span),
     };
     let rate = match l.and_then(|l| l.rate.as_ref()) {
-        Some(r) if *r.get_ref() == 0 || *r.get_ref() > 200_000 => {
+        Some(r) if *r.get_ref() == 0 || *r.get_ref() > MAX_RATE => {
             return Err(
-                cx.err(r.span(), format!("rate {} must be between 1 and 200000 per second", r.get_ref()))
+                cx.err(r.span(), format!("rate {} must be between 1 and {MAX_RATE} per second", r.get_ref()))
             )
         }
         Some(r) => *r.get_ref(),
@@ -226,7 +230,12 @@ fn parse_load(
         None => 0.5,
     };
     let max_in_flight = match l.and_then(|l| l.max_in_flight.as_ref()) {
-        Some(m) if *m.get_ref() == 0 => return Err(cx.err(m.span(), "max_in_flight must be at least 1")),
+        Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_IN_FLIGHT => {
+            return Err(cx.err(
+                m.span(),
+                format!("max_in_flight {} must be between 1 and {MAX_IN_FLIGHT}", m.get_ref()),
+            ))
+        }
         Some(m) => *m.get_ref(),
         None => 512,
     };
