@@ -10,7 +10,7 @@ use crate::docker::connect;
 use crate::drill::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::images::{base::DEFAULT_BASE, build};
-use crate::scenario::parse::{MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
+use crate::limits::{MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
 use crate::stack::compose::ComposeCli;
 use crate::stack::{lifecycle, resolve, RunningStack, UpOptions};
 use crate::target::{HttpUrl, Reach};
@@ -44,7 +44,7 @@ pub enum Command {
     Up {
         stack: String,
         /// How long the services have to become healthy.
-        #[arg(long, default_value = "3m", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "3m", value_parser = duration::parse)]
         timeout: Duration,
         #[command(flatten)]
         base: BaseArg,
@@ -82,7 +82,7 @@ pub enum Command {
         #[arg(long, default_value = "reports", env = "HADRILL_REPORTS")]
         reports: PathBuf,
         /// How long the stack has to become healthy.
-        #[arg(long, default_value = "3m", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "3m", value_parser = duration::parse)]
         up_timeout: Duration,
         /// No live counters (they are off anyway when stderr is not a terminal).
         #[arg(long)]
@@ -99,12 +99,12 @@ pub enum Command {
         /// Requests per second, or `max` (as fast as the connections allow).
         #[arg(long, default_value = "100")]
         rate: String,
-        #[arg(long, default_value = "10s", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "10s", value_parser = duration::parse)]
         duration: Duration,
         /// Connections (and cap on requests in flight).
         #[arg(long, default_value_t = 50)]
         connections: usize,
-        #[arg(long, default_value = "2s", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "2s", value_parser = duration::parse)]
         timeout: Duration,
         /// Allow a target that is not on 127.0.0.1.
         #[arg(long)]

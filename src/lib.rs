@@ -21,6 +21,7 @@ pub mod error;
 pub mod exit_codes;
 pub mod fault;
 pub mod images;
+pub mod limits;
 pub mod load;
 pub mod measure;
 pub mod observe;

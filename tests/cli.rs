@@ -8,6 +8,7 @@ fn write(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("hadrill-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -146,4 +147,22 @@ fn load_where_nothing_listens_exits_2_saying_so() {
     let (code, err) = hadrill(&["load", &url, "--duration", "1s", "--rate", "10"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&format!("nothing answered at {url}")) && err.contains("refused"), "{err}");
+}
+
+#[test]
+fn check_bounds_what_it_reads() {
+    let started = std::time::Instant::now();
+    let (code, err) = hadrill(&["check", "/dev/zero"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/dev/zero:1:1: cannot read: larger than 1.0 MiB"), "{err}");
+
+    let dir = write("deep/compose.yaml", "").parent().unwrap().to_path_buf();
+    let deep =
+        format!("services:\n  a:\n    image: x\n    x: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(dir.join("compose.yaml"), deep).unwrap();
+    let scenario = write("deep.toml", "stack = \"deep/compose.yaml\"\nduration = \"30s\"\n");
+    let (code, err) = hadrill(&["check", scenario.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("line 4: nested more than 64 levels deep"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused fast: {:?}", started.elapsed());
 }

@@ -11,16 +11,9 @@ use toml::Spanned;
 use super::error::ScenarioError;
 use super::model::{Action, Expect, Load, MeasureParams, Pick, Planned, Probe, Scenario, Target};
 use crate::duration;
+use crate::limits::{self, MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
 use crate::stack::resolve::{self, StackSpec};
 use crate::timeline::ActionRole;
-
-/// Above this many recorded requests (rate x duration) a drill is refused: 24 bytes each in memory (1.2 GB at
-/// the limit), plus the read-back of the writes.
-pub const MAX_REQUESTS: u64 = 50_000_000;
-/// The most requests in flight (one connection each, so one file descriptor each).
-pub const MAX_IN_FLIGHT: usize = 10_000;
-/// The highest request rate a scenario may ask for, per second.
-pub const MAX_RATE: u32 = 200_000;
 
 type S<T> = Spanned<T>;
 
@@ -115,11 +108,13 @@ const SIGNALS: [&str; 8] =
 
 /// Reads and validates a scenario file (no Docker involved).
 pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ScenarioError {
-        file: file.to_path_buf(),
-        line: 1,
-        col: 1,
-        message: format!("cannot read: {e}"),
+    let at_start = |message: String| ScenarioError { file: file.to_path_buf(), line: 1, col: 1, message };
+    let bytes = limits::read_capped(file, limits::MAX_SCENARIO_BYTES)
+        .map_err(|e| at_start(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let text = String::from_utf8_lossy(valid);
+        ScenarioError::at(file, &text, Some(valid.len()..valid.len()), "not UTF-8 text (a scenario is TOML)")
     })?;
     parse(file, &text)
 }

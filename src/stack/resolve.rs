@@ -104,7 +104,9 @@ fn find_compose_in(dir: &Path) -> Option<PathBuf> {
 /// Reads a compose file's services, networks, volumes and `x-hadrill` metadata.
 pub fn load(file: &Path) -> Result<StackSpec> {
     let file = file.canonicalize().map_err(|e| Error::io(file, e))?;
-    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    let bad = |message: String| Error::ComposeFile { path: file.clone(), message };
+    let bytes = crate::limits::read_capped(&file, crate::limits::MAX_COMPOSE_BYTES).map_err(&bad)?;
+    let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {}", e.utf8_error())))?;
     let name =
         file.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("stack").to_string();
     parse(&name, &file, &text)
@@ -112,6 +114,7 @@ pub fn load(file: &Path) -> Result<StackSpec> {
 
 fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
     let bad = |message: String| Error::ComposeFile { path: file.to_path_buf(), message };
+    crate::limits::check_yaml_nesting(text).map_err(bad)?;
     let mut doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| bad(format!("not valid YAML: {e}")))?;
     // Compose files share settings with `<<: *anchor`; serde_yaml leaves merge keys to the caller.
