@@ -166,3 +166,24 @@ fn check_bounds_what_it_reads() {
     assert!(err.contains("line 4: nested more than 64 levels deep"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused fast: {:?}", started.elapsed());
 }
+
+#[test]
+fn check_messages_are_never_empty_and_name_the_real_line() {
+    let head = "stack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
+    for (name, text, place, says) in [
+        (
+            "del.toml",
+            format!("{head}# bad\x7f comment\n").into_bytes(),
+            ":3:6: ",
+            "character '\\u{7f}' is not allowed",
+        ),
+        ("eof.toml", format!("{head}[load]\nrate =").into_bytes(), ":4:7: ", "the file ends"),
+        ("bytes.toml", [head.as_bytes(), b"# ok\n\xff\xfe\n"].concat(), ":4:1: ", "not UTF-8"),
+    ] {
+        let f = std::env::temp_dir().join(format!("hadrill-cli-msg-{}-{name}", std::process::id()));
+        std::fs::write(&f, text).unwrap();
+        let (code, err) = hadrill(&["check", f.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("{}{place}{says}", f.display())), "{name}: {err}");
+    }
+}

@@ -22,7 +22,7 @@ type S<T> = Spanned<T>;
 pub const DEFAULT_MAX_FILL: u64 = 4 << 30;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "the scenario (a TOML table)")]
 struct RawScenario {
     name: Option<S<String>>,
     description: Option<S<String>>,
@@ -42,27 +42,27 @@ struct RawScenario {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [load] table")]
 struct RawLoad {
     probe: Option<S<String>>,
-    rate: Option<S<u32>>,
+    rate: Option<S<i64>>,
     read_ratio: Option<S<f64>>,
     timeout: Option<S<String>>,
-    max_in_flight: Option<S<usize>>,
+    max_in_flight: Option<S<i64>>,
     target: Option<S<String>>,
     settle: Option<S<String>>,
     verify_timeout: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [measure] table")]
 struct RawMeasure {
     recovery_ratio: Option<S<f64>>,
     stable_for: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an [expect] table")]
 struct RawExpect {
     rto_max: Option<S<String>>,
     rpo_max: Option<S<String>>,
@@ -73,14 +73,17 @@ struct RawExpect {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "target must be a service name or a list of them, e.g. \"app1\" or [\"app1\", \"app2\"]"
+)]
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [[fault]] or [[step]] table")]
 struct RawAction {
     at: S<String>,
     action: S<String>,
@@ -146,16 +149,17 @@ impl Ctx<'_> {
 
 /// Validates a scenario's text; `file` is used for messages and to resolve relative stack paths.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario =
-        toml::from_str(text).map_err(|e| ScenarioError::at(file, text, e.span(), e.message().to_string()))?;
+    let raw: RawScenario = toml::from_str(text)
+        .map_err(|e| ScenarioError::at(file, text, e.span(), syntax_message(text, &e)))?;
     let cx = Ctx { file, text };
     let stack_arg = stack_argument(file, raw.stack.get_ref());
     let spec = resolve::resolve(&stack_arg).map_err(|e| cx.err(raw.stack.span(), e.to_string()))?;
     let duration = cx.dur(&raw.duration, "duration")?;
     if duration < Duration::from_secs(1) {
-        return Err(cx.err(raw.duration.span(), "duration must be at least 1s"));
+        let given = raw.duration.get_ref();
+        return Err(cx.err(raw.duration.span(), format!("duration {given:?} must be at least 1s")));
     }
-    let load = parse_load(&cx, raw.load.as_ref(), &spec, duration)?;
+    let load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
     let measure = parse_measure(&cx, raw.measure.as_ref())?;
     let mut actions = Vec::new();
     let entries = raw
@@ -187,10 +191,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     })
 }
 
+/// The `[load]` table; `stack` is the stack and the span of its name, where a missing endpoint is reported.
 fn parse_load(
     cx: &Ctx,
     raw: Option<&S<RawLoad>>,
-    spec: &StackSpec,
+    (spec, stack_span): (&StackSpec, Range<usize>),
     total: Duration,
 ) -> Result<Load, ScenarioError> {
     let default_span = 0..0;
@@ -199,12 +204,7 @@ fn parse_load(
         None => (None, default_span),
     };
     let rate = match l.and_then(|l| l.rate.as_ref()) {
-        Some(r) if *r.get_ref() == 0 || *r.get_ref() > MAX_RATE => {
-            return Err(
-                cx.err(r.span(), format!("rate {} must be between 1 and {MAX_RATE} per second", r.get_ref()))
-            )
-        }
-        Some(r) => *r.get_ref(),
+        Some(r) => in_range(cx, r, "rate", 1..=MAX_RATE, " per second")?,
         None => 100,
     };
     let requests = u64::from(rate) * total.as_secs().max(1);
@@ -225,13 +225,7 @@ fn parse_load(
         None => 0.5,
     };
     let max_in_flight = match l.and_then(|l| l.max_in_flight.as_ref()) {
-        Some(m) if *m.get_ref() == 0 || *m.get_ref() > MAX_IN_FLIGHT => {
-            return Err(cx.err(
-                m.span(),
-                format!("max_in_flight {} must be between 1 and {MAX_IN_FLIGHT}", m.get_ref()),
-            ))
-        }
-        Some(m) => *m.get_ref(),
+        Some(m) => in_range(cx, m, "max_in_flight", 1..=MAX_IN_FLIGHT, "")?,
         None => 512,
     };
     let probe = match l.and_then(|l| l.probe.as_ref()) {
@@ -260,7 +254,13 @@ fn parse_load(
                 .get_ref()
                 .rsplit_once(':')
                 .ok_or_else(|| cx.err(t.span(), format!("target {:?} must be service:port", t.get_ref())))?;
-            if !spec.has_service(svc) || port.parse::<u16>().is_err() {
+            if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                return Err(cx.err(
+                    t.span(),
+                    format!("target {:?}: port {port:?} is not a port (1 to 65535)", t.get_ref()),
+                ));
+            }
+            if !spec.has_service(svc) {
                 return Err(cx.err(
                     t.span(),
                     format!(
@@ -275,7 +275,7 @@ fn parse_load(
         }
         None if probe == Probe::Http && spec.meta.http.is_none() => {
             return Err(cx.err(
-                span,
+                stack_span,
                 format!("stack {} names no HTTP endpoint: set load.target = \"service:port\"", spec.name),
             ))
         }
@@ -295,6 +295,23 @@ fn parse_load(
             "verify_timeout",
             Duration::from_secs(60),
         )?,
+    })
+}
+
+/// A whole number of the file within `range`, or an error at it that gives the range.
+fn in_range<T>(
+    cx: &Ctx,
+    v: &S<i64>,
+    what: &str,
+    range: std::ops::RangeInclusive<T>,
+    unit: &str,
+) -> Result<T, ScenarioError>
+where
+    T: TryFrom<i64> + PartialOrd + std::fmt::Display,
+{
+    T::try_from(*v.get_ref()).ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        let (lo, hi) = (range.start(), range.end());
+        cx.err(v.span(), format!("{what} {} must be between {lo} and {hi}{unit}", v.get_ref()))
     })
 }
 
@@ -606,6 +623,23 @@ fn parse_action(
     Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
 }
 
+/// A TOML error in words: the parser's own message, or (where it has none) what is at the error's place.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let own = e.message().trim();
+    if !own.is_empty() {
+        return own.replace('\n', ": ");
+    }
+    let at = e.span().map(|s| s.start).unwrap_or(0);
+    match text.get(at..).and_then(|rest| rest.chars().next()) {
+        None => "the file ends where a value is expected".into(),
+        Some('\n' | '\r') => "a value is expected before the end of the line".into(),
+        Some(c) if c.is_control() => {
+            format!("character {c:?} is not allowed in TOML (no control characters, not even in comments)")
+        }
+        Some(c) => format!("TOML does not allow {c:?} here"),
+    }
+}
+
 /// A stack written as a path is relative to the scenario's folder; a bare name is a bundled stack.
 fn stack_argument(file: &Path, stack: &str) -> String {
     if stack.contains('/') && !Path::new(stack).is_absolute() {
@@ -790,6 +824,52 @@ mod tests {
         assert!(msg("path = \"/d\"\nsize = \"8\"\n").contains("no unit"));
         let e = fault("path = \"/d\"\nsize = \"8\"\n").unwrap_err();
         assert_eq!((e.line, e.col), (10, 8));
+    }
+
+    #[test]
+    fn no_message_is_empty_or_speaks_of_hadrills_insides() {
+        for (text, place, says) in [
+            (format!("{HEAD}# bad\x7f comment\n"), (4, 6), "character '\\u{7f}' is not allowed"),
+            (format!("{HEAD}[load]\nrate ="), (5, 7), "the file ends where a value is expected"),
+            (format!("{HEAD}[load]\nrate =\nx = 1\n"), (5, 7), "invalid string"),
+            (format!("{HEAD}[load]\ntarget = \"lb:99999\"\n"), (5, 10), "port \"99999\" is not a port"),
+            (format!("{HEAD}[load]\ntarget = \"lb:0\"\n"), (5, 10), "port \"0\" is not a port"),
+            (
+                format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"kill\"\ntarget = 5\n"),
+                (7, 10),
+                "target must be a service name or a list",
+            ),
+            (format!("{HEAD}load = 5\n"), (4, 8), "expected a [load] table"),
+            (format!("{HEAD}measure = []\n"), (4, 11), "expected a [measure] table"),
+            (
+                "stack = \"web-haproxy-pg\"\nduration = \"0.5s\"\n".into(),
+                (2, 12),
+                "duration \"0.5s\" must be",
+            ),
+            (
+                "duration = \"30s\"\nstack = \"redis-sentinel\"\n[load]\nrate = 5\n".into(),
+                (2, 9),
+                "names no HTTP endpoint",
+            ),
+            (format!("{HEAD}[load]\nmax_in_flight = 9223372036854775807\n"), (5, 17), "between 1 and 10000"),
+            (format!("{HEAD}[load]\nrate = 4294967297\n"), (5, 8), "rate"),
+        ] {
+            let (line, col, msg) = err_at(&text);
+            assert!(msg.contains(says), "{text:?}: {msg}");
+            assert_eq!((line, col), place, "{text:?}: {msg}");
+            for inside in ["Raw", "OneOrMany", "untagged"] {
+                assert!(!msg.contains(inside), "{text:?}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn bandwidths_past_the_range_are_refused_not_wrapped() {
+        let (line, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"throttle\"\ntarget = \"app1\"\nduration = \"2s\"\nrate = \"18446744073709552mbit\"\n"
+        ));
+        assert_eq!(line, 9);
+        assert!(msg.contains("out of range"), "{msg}");
     }
 
     #[test]
