@@ -1,6 +1,7 @@
 //! Scenario files (`scenarios/*.toml`): the model and its validation. Every error names the file, the line and
 //! the column of the offending value.
 
+mod action;
 pub mod error;
 pub mod model;
 pub mod parse;

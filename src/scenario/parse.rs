@@ -8,18 +8,17 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::action::{parse_action, RawAction};
 use super::error::ScenarioError;
-use super::model::{Action, Expect, Load, MeasureParams, Pick, Planned, Probe, Scenario, Target};
+use super::model::{Expect, Load, MeasureParams, Probe, Scenario};
 use crate::duration;
 use crate::limits::{self, MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
 use crate::stack::resolve::{self, StackSpec};
 use crate::timeline::ActionRole;
 
-type S<T> = Spanned<T>;
+pub(super) type S<T> = Spanned<T>;
 
-/// The most a `fill-disk` writes unless the scenario raises `max_fill`: enough for a service's own volume or
-/// tmpfs, too little to fill a host's disk by mistake.
-pub const DEFAULT_MAX_FILL: u64 = 4 << 30;
+pub use super::action::DEFAULT_MAX_FILL;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "the scenario (a TOML table)")]
@@ -72,43 +71,6 @@ struct RawExpect {
     recovered: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "target must be a service name or a list of them, e.g. \"app1\" or [\"app1\", \"app2\"]"
-)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [[fault]] or [[step]] table")]
-struct RawAction {
-    at: S<String>,
-    action: S<String>,
-    target: S<OneOrMany>,
-    pick: Option<S<String>>,
-    duration: Option<S<String>>,
-    signal: Option<S<String>>,
-    timeout: Option<S<String>>,
-    network: Option<S<String>>,
-    peers: Option<S<Vec<String>>>,
-    command: Option<S<Vec<String>>>,
-    user: Option<S<String>>,
-    percent: Option<S<f64>>,
-    latency: Option<S<String>>,
-    jitter: Option<S<String>>,
-    rate: Option<S<String>>,
-    path: Option<S<String>>,
-    size: Option<S<String>>,
-    free: Option<S<String>>,
-    max_fill: Option<S<String>>,
-}
-
-const SIGNALS: [&str; 8] =
-    ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGSTOP", "SIGUSR1", "SIGUSR2"];
-
 /// Reads and validates a scenario file (no Docker involved).
 pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
     let at_start = |message: String| ScenarioError { file: file.to_path_buf(), line: 1, col: 1, message };
@@ -123,21 +85,21 @@ pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 /// The validation context: the file's text for error places, and the stack for service names.
-struct Ctx<'a> {
-    file: &'a Path,
-    text: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ScenarioError {
+    pub(super) fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ScenarioError {
         ScenarioError::at(self.file, self.text, Some(span), msg)
     }
 
-    fn dur(&self, v: &S<String>, what: &str) -> Result<Duration, ScenarioError> {
+    pub(super) fn dur(&self, v: &S<String>, what: &str) -> Result<Duration, ScenarioError> {
         duration::parse(v.get_ref()).map_err(|e| self.err(v.span(), format!("{what}: {e}")))
     }
 
-    fn opt_dur(
+    pub(super) fn opt_dur(
         &self,
         v: &Option<S<String>>,
         what: &str,
@@ -353,276 +315,6 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expect, ScenarioErr
     })
 }
 
-fn check_services(
-    cx: &Ctx,
-    spec: &StackSpec,
-    span: Range<usize>,
-    names: &[String],
-) -> Result<(), ScenarioError> {
-    if names.is_empty() {
-        return Err(cx.err(span, "names no service"));
-    }
-    for n in names {
-        if !spec.has_service(n) {
-            return Err(cx.err(
-                span,
-                format!(
-                    "unknown service {n:?} in stack {} (services: {})",
-                    spec.name,
-                    spec.services.join(", ")
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn parse_action(
-    cx: &Ctx,
-    index: usize,
-    role: ActionRole,
-    raw: &S<RawAction>,
-    spec: &StackSpec,
-    total: Duration,
-) -> Result<Planned, ScenarioError> {
-    let a = raw.get_ref();
-    let at = cx.dur(&a.at, "at")?;
-    if at >= total {
-        return Err(cx.err(
-            a.at.span(),
-            format!(
-                "at {} is not before the end of the load (duration {})",
-                a.at.get_ref(),
-                duration::human(total)
-            ),
-        ));
-    }
-    let services = match a.target.get_ref() {
-        OneOrMany::One(s) => vec![s.clone()],
-        OneOrMany::Many(v) => v.clone(),
-    };
-    check_services(cx, spec, a.target.span(), &services)?;
-    let pick = match a.pick.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-        None | Some(("all", _)) => Pick::All,
-        Some(("one", _)) => Pick::One,
-        Some((other, span)) => return Err(cx.err(span, format!("pick {other:?} must be \"one\" or \"all\""))),
-    };
-    let verb = a.action.get_ref().as_str();
-    let not_for = |field: &str, span: Range<usize>| {
-        cx.err(span, format!("{field} is not a setting of action {verb:?}"))
-    };
-    let reject = |present: Option<Range<usize>>, field: &str| match present {
-        Some(span) => Err(not_for(field, span)),
-        None => Ok(()),
-    };
-    let duration = a.duration.as_ref().map(|d| cx.dur(d, "duration")).transpose()?;
-    let needs_duration =
-        matches!(verb, "pause" | "disconnect" | "partition" | "loss" | "delay" | "throttle" | "fill-disk");
-    if needs_duration && duration.is_none() {
-        return Err(
-            cx.err(raw.span(), format!("action {verb:?} needs a duration (how long until it is reverted)"))
-        );
-    }
-    if let (Some(d), Some(ds)) = (duration, a.duration.as_ref()) {
-        if matches!(verb, "restart" | "exec") {
-            return Err(not_for("duration", ds.span()));
-        }
-        if at + d > total {
-            return Err(cx.err(
-                ds.span(),
-                format!(
-                    "{verb} at {} for {} lasts past the end of the load ({})",
-                    a.at.get_ref(),
-                    ds.get_ref(),
-                    duration::human(total)
-                ),
-            ));
-        }
-    }
-    let span_of = |o: &Option<S<String>>| o.as_ref().map(|s| s.span());
-    if verb != "kill" {
-        reject(span_of(&a.signal), "signal")?;
-    }
-    if !matches!(verb, "stop" | "restart") {
-        reject(span_of(&a.timeout), "timeout")?;
-    }
-    if verb != "disconnect" {
-        reject(span_of(&a.network), "network")?;
-    }
-    if !matches!(verb, "partition" | "loss") {
-        reject(a.peers.as_ref().map(|p| p.span()), "peers")?;
-    }
-    if verb != "loss" {
-        reject(a.percent.as_ref().map(|p| p.span()), "percent")?;
-    }
-    if verb != "delay" {
-        reject(span_of(&a.latency), "latency")?;
-        reject(span_of(&a.jitter), "jitter")?;
-    }
-    if verb != "throttle" {
-        reject(span_of(&a.rate), "rate")?;
-    }
-    if verb != "fill-disk" {
-        for (field, v) in [("path", &a.path), ("size", &a.size), ("free", &a.free), ("max_fill", &a.max_fill)]
-        {
-            reject(span_of(v), field)?;
-        }
-    }
-    if verb != "exec" {
-        reject(a.command.as_ref().map(|c| c.span()), "command")?;
-        reject(span_of(&a.user), "user")?;
-    }
-    let action = match verb {
-        "kill" => {
-            let signal =
-                a.signal.as_ref().map(|s| s.get_ref().to_uppercase()).unwrap_or_else(|| "SIGKILL".into());
-            let signal = if signal.starts_with("SIG") { signal } else { format!("SIG{signal}") };
-            if !SIGNALS.contains(&signal.as_str()) {
-                let span = a.signal.as_ref().map(|s| s.span()).unwrap_or(raw.span());
-                return Err(
-                    cx.err(span, format!("unknown signal {signal:?} (one of {})", SIGNALS.join(", ")))
-                );
-            }
-            Action::Kill { signal }
-        }
-        "stop" => Action::Stop { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
-        "restart" => Action::Restart { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
-        "pause" => Action::Pause,
-        "disconnect" => {
-            let n = a.network.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"disconnect\" needs network = \"<compose network>\"")
-            })?;
-            if !spec.networks.contains(n.get_ref()) && n.get_ref() != "default" {
-                return Err(cx.err(
-                    n.span(),
-                    format!(
-                        "unknown network {:?} in stack {} (networks: {})",
-                        n.get_ref(),
-                        spec.name,
-                        spec.networks.join(", ")
-                    ),
-                ));
-            }
-            Action::Disconnect { network: n.get_ref().clone() }
-        }
-        "partition" => {
-            let p = a
-                .peers
-                .as_ref()
-                .ok_or_else(|| cx.err(raw.span(), "action \"partition\" needs peers = [\"service\", ...]"))?;
-            check_services(cx, spec, p.span(), p.get_ref())?;
-            if let Some(both) = p.get_ref().iter().find(|s| services.contains(s)) {
-                return Err(cx.err(p.span(), format!("service {both:?} is both a target and a peer")));
-            }
-            Action::Partition { peers: p.get_ref().clone() }
-        }
-        "loss" => {
-            let pct = a.percent.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"loss\" needs percent = <share of packets dropped, 0-100>")
-            })?;
-            if !(*pct.get_ref() > 0.0 && *pct.get_ref() <= 100.0) {
-                return Err(
-                    cx.err(pct.span(), format!("percent {} must be above 0 and at most 100", pct.get_ref()))
-                );
-            }
-            let peers = match &a.peers {
-                Some(p) => {
-                    check_services(cx, spec, p.span(), p.get_ref())?;
-                    if let Some(both) = p.get_ref().iter().find(|s| services.contains(s)) {
-                        return Err(cx.err(p.span(), format!("service {both:?} is both a target and a peer")));
-                    }
-                    p.get_ref().clone()
-                }
-                None => Vec::new(),
-            };
-            Action::Loss { percent: *pct.get_ref(), peers }
-        }
-        "delay" => {
-            let l = a.latency.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"delay\" needs latency = \"<added delay, e.g. 200ms>\"")
-            })?;
-            let latency = cx.dur(l, "latency")?;
-            let jitter = cx.opt_dur(&a.jitter, "jitter", Duration::ZERO)?;
-            if latency.is_zero() {
-                return Err(cx.err(l.span(), "latency must be above 0"));
-            }
-            if let Some(j) = a.jitter.as_ref().filter(|_| jitter > latency) {
-                return Err(cx.err(j.span(), "jitter must not exceed latency"));
-            }
-            Action::Delay { latency, jitter }
-        }
-        "throttle" => {
-            let r = a.rate.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"throttle\" needs rate = \"<bandwidth, e.g. 1mbit>\"")
-            })?;
-            let kbit =
-                crate::units::parse_kbit(r.get_ref()).map_err(|e| cx.err(r.span(), format!("rate: {e}")))?;
-            Action::Throttle { kbit }
-        }
-        "fill-disk" => {
-            let path = a.path.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"fill-disk\" needs path = \"<a directory in the target>\"")
-            })?;
-            if !path.get_ref().starts_with('/') || path.get_ref().contains('\'') {
-                return Err(cx.err(
-                    path.span(),
-                    format!("path {:?} must be absolute (and without quotes)", path.get_ref()),
-                ));
-            }
-            let bytes = |v: &S<String>, what: &str| {
-                crate::units::parse_bytes(v.get_ref()).map_err(|e| cx.err(v.span(), format!("{what}: {e}")))
-            };
-            let amount = match (&a.size, &a.free) {
-                (Some(v), None) => crate::fault::diskfill::Amount::Size(bytes(v, "size")?),
-                (None, Some(v)) => crate::fault::diskfill::Amount::Free(bytes(v, "free")?),
-                (Some(v), Some(_)) => return Err(cx.err(v.span(), "give size or free, not both")),
-                (None, None) => return Err(cx.err(
-                    raw.span(),
-                    "action \"fill-disk\" needs size = \"<bytes to write>\" or free = \"<bytes to leave>\"",
-                )),
-            };
-            let max_fill = match &a.max_fill {
-                Some(v) => bytes(v, "max_fill")?,
-                None => DEFAULT_MAX_FILL,
-            };
-            if let crate::fault::diskfill::Amount::Size(n) = amount {
-                if n > max_fill {
-                    let span = a.size.as_ref().map(|v| v.span()).unwrap_or(raw.span());
-                    return Err(cx.err(
-                        span,
-                        format!(
-                            "size {} is above max_fill ({}): raise max_fill if you mean it",
-                            crate::units::human_bytes(n),
-                            crate::units::human_bytes(max_fill)
-                        ),
-                    ));
-                }
-            }
-            Action::FillDisk { path: path.get_ref().clone(), amount, max_fill }
-        }
-        "exec" => {
-            let c = a.command.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"exec\" needs command = [\"program\", \"arg\", ...]")
-            })?;
-            if c.get_ref().is_empty() {
-                return Err(cx.err(c.span(), "command is empty"));
-            }
-            Action::Exec { command: c.get_ref().clone(), user: a.user.as_ref().map(|u| u.get_ref().clone()) }
-        }
-        other => {
-            return Err(cx.err(
-                a.action.span(),
-                format!(
-                "unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, loss, delay, \
-                     throttle, fill-disk, exec)"
-            ),
-            ))
-        }
-    };
-    let place = super::error::line_col(cx.text, a.action.span().start);
-    Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
-}
-
 /// A TOML error in words: the parser's own message, or (where it has none) what is at the error's place.
 fn syntax_message(text: &str, e: &toml::de::Error) -> String {
     let own = e.message().trim();
@@ -653,6 +345,7 @@ fn stack_argument(file: &Path, stack: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::{Action, Pick};
 
     const HEAD: &str = "name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
 

@@ -61,6 +61,8 @@ pub struct StackSpec {
     /// Top-level network and volume names declared in the file.
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
+    /// The networks each service joins (`default` when it names none; none with a `network_mode`).
+    pub service_networks: BTreeMap<String, Vec<String>>,
 }
 
 const COMPOSE_NAMES: [&str; 4] = ["docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"];
@@ -138,6 +140,12 @@ fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
             }
         }
     }
+    let mut service_networks = BTreeMap::new();
+    for (k, v) in map.get("services").and_then(|v| v.as_mapping()).into_iter().flatten() {
+        if let Some(k) = k.as_str() {
+            service_networks.insert(k.to_string(), networks_of(v));
+        }
+    }
     let meta = match map.get("x-hadrill") {
         Some(v) => serde_yaml::from_value(v.clone()).map_err(|e| bad(format!("x-hadrill: {e}")))?,
         None => StackMeta::default(),
@@ -150,6 +158,7 @@ fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
         images,
         networks: keys_of("networks"),
         volumes: keys_of("volumes"),
+        service_networks,
     })
 }
 
@@ -162,6 +171,23 @@ pub fn sanitize(name: &str) -> String {
         "stack".into()
     } else {
         s
+    }
+}
+
+/// The networks a compose service joins: its `networks` list or map, `default` without one, none with a
+/// `network_mode`.
+fn networks_of(service: &serde_yaml::Value) -> Vec<String> {
+    if service.get("network_mode").is_some() {
+        return Vec::new();
+    }
+    match service.get("networks") {
+        Some(serde_yaml::Value::Sequence(list)) => {
+            list.iter().filter_map(|n| n.as_str().map(str::to_string)).collect()
+        }
+        Some(serde_yaml::Value::Mapping(map)) => {
+            map.keys().filter_map(|n| n.as_str().map(str::to_string)).collect()
+        }
+        _ => vec!["default".to_string()],
     }
 }
 
