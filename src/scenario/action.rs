@@ -142,10 +142,13 @@ fn not_a_setting(cx: &Ctx, field: &str, verb: &str, span: Range<usize>) -> Scena
     cx.err(span, format!("{field} is not a setting of action {verb:?}"))
 }
 
+/// A setting's name, its place when the entry has it, and the actions it belongs to.
+type Setting<'a> = (&'a str, Option<Range<usize>>, &'a [&'a str]);
+
 /// Refuses a setting that belongs to another action (a `signal` on a pause, a `rate` on a loss).
 fn reject_foreign_settings(cx: &Ctx, a: &RawAction, verb: &str) -> Result<(), ScenarioError> {
     let span_of = |o: &Option<S<String>>| o.as_ref().map(|s| s.span());
-    let settings: [(&str, Option<Range<usize>>, &[&str]); 14] = [
+    let settings: [Setting; 14] = [
         ("signal", span_of(&a.signal), &["kill"]),
         ("timeout", span_of(&a.timeout), &["stop", "restart"]),
         ("network", span_of(&a.network), &["disconnect"]),
