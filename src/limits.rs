@@ -12,6 +12,8 @@ pub const MAX_REQUESTS: u64 = 50_000_000;
 pub const MAX_IN_FLIGHT: usize = 10_000;
 /// The highest request rate, per second (`hadrill load --rate max` is counted at this rate).
 pub const MAX_RATE: u32 = 200_000;
+/// The most faults and steps one scenario may have (their overlaps are checked pair by pair).
+pub const MAX_ACTIONS: usize = 1000;
 /// The largest scenario file hadrill reads.
 pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
 /// The largest compose file hadrill reads.

@@ -227,13 +227,15 @@ fn action_of(
             }
             Action::Exec { command: c.get_ref().clone(), user: a.user.as_ref().map(|u| u.get_ref().clone()) }
         }
-        other => return Err(cx.err(
-            a.action.span(),
-            format!(
+        other => {
+            return Err(cx.err(
+                a.action.span(),
+                format!(
                 "unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, loss, delay, \
                      throttle, fill-disk, exec)"
             ),
-        )),
+            ))
+        }
     })
 }
 

@@ -5,6 +5,7 @@ mod action;
 pub mod error;
 pub mod model;
 pub mod parse;
+mod schedule;
 
 pub use error::ScenarioError;
 pub use model::Scenario;

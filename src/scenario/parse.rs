@@ -122,7 +122,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         return Err(cx.err(raw.duration.span(), format!("duration {given:?} must be at least 1s")));
     }
     let load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
-    let measure = parse_measure(&cx, raw.measure.as_ref())?;
+    let measure = parse_measure(&cx, raw.measure.as_ref(), duration)?;
     let mut actions = Vec::new();
     let entries = raw
         .fault
@@ -131,9 +131,16 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         .chain(raw.step.iter().map(|a| (ActionRole::Step, a)));
     let mut sorted: Vec<_> = entries.collect();
     sorted.sort_by_key(|(_, a)| a.span().start);
+    if let Some((_, extra)) = sorted.get(limits::MAX_ACTIONS) {
+        let most = limits::MAX_ACTIONS;
+        return Err(
+            cx.err(extra.span(), format!("more than {most} faults and steps: a drill takes at most {most}"))
+        );
+    }
     for (index, (role, a)) in sorted.into_iter().enumerate() {
         actions.push(parse_action(&cx, index, role, a, &spec, duration)?);
     }
+    super::schedule::check_overlaps(file, &actions, duration)?;
     let expect = parse_expect(&cx, raw.expect.as_ref())?;
     let name = match raw.name {
         Some(n) => n.into_inner(),
@@ -244,6 +251,14 @@ fn parse_load(
         None => None,
     };
     let timeout = cx.opt_dur(&l.and_then(|l| l.timeout.clone()), "timeout", Duration::from_secs(2))?;
+    for (v, what) in [
+        (l.and_then(|l| l.timeout.as_ref()), "timeout"),
+        (l.and_then(|l| l.verify_timeout.as_ref()), "verify_timeout"),
+    ] {
+        if let Some(v) = v.filter(|v| duration::parse(v.get_ref()).is_ok_and(|d| d.is_zero())) {
+            return Err(cx.err(v.span(), format!("{what} {:?} must be above 0", v.get_ref())));
+        }
+    }
     Ok(Load {
         probe,
         rate,
@@ -277,7 +292,11 @@ where
     })
 }
 
-fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<MeasureParams, ScenarioError> {
+fn parse_measure(
+    cx: &Ctx,
+    raw: Option<&RawMeasure>,
+    total: Duration,
+) -> Result<MeasureParams, ScenarioError> {
     let recovery_ratio = match raw.and_then(|m| m.recovery_ratio.as_ref()) {
         Some(r) if !(*r.get_ref() > 0.0 && *r.get_ref() <= 1.0) => {
             return Err(cx.err(r.span(), format!("recovery_ratio {} must be in (0, 1]", r.get_ref())))
@@ -285,14 +304,19 @@ fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<MeasureParams, Sc
         Some(r) => *r.get_ref(),
         None => 1.0,
     };
-    Ok(MeasureParams {
-        recovery_ratio,
-        stable_for: cx.opt_dur(
-            &raw.and_then(|m| m.stable_for.clone()),
-            "stable_for",
-            Duration::from_secs(3),
-        )?,
-    })
+    let given = raw.and_then(|m| m.stable_for.as_ref());
+    let stable_for = cx.opt_dur(&given.cloned(), "stable_for", Duration::from_secs(3))?;
+    if let Some(v) = given.filter(|_| stable_for >= total) {
+        return Err(cx.err(
+            v.span(),
+            format!(
+                "stable_for {:?} is not shorter than the drill ({}): recovery could never be seen",
+                v.get_ref(),
+                duration::human(total)
+            ),
+        ));
+    }
+    Ok(MeasureParams { recovery_ratio, stable_for })
 }
 
 fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expect, ScenarioError> {
@@ -563,6 +587,100 @@ mod tests {
         ));
         assert_eq!(line, 9);
         assert!(msg.contains("out of range"), "{msg}");
+    }
+
+    /// A `[[fault]]` entry at `at` on `target` (a TOML value) with `rest` as its other lines.
+    fn entry(at: &str, action: &str, target: &str, rest: &str) -> String {
+        format!("[[fault]]\nat = \"{at}\"\naction = \"{action}\"\ntarget = {target}\n{rest}")
+    }
+
+    #[test]
+    fn check_refuses_what_could_only_fail_later() {
+        let d = |s: &str| format!("duration = \"{s}\"\n");
+        let pause = |at: &str, len: &str| entry(at, "pause", "\"app1\"", &d(len));
+        for (body, line, says) in [
+            (pause("1s", "5s") + &pause("3s", "2s"), 11, "\"app1\" is paused"),
+            (
+                entry("1s", "kill", "\"app1\"", "") + &pause("3s", "1s"),
+                10,
+                "\"app1\" is down, from the kill at 1.00s",
+            ),
+            (
+                entry("1s", "stop", "[\"app1\", \"app2\"]", &d("2s"))
+                    + &entry("2s", "exec", "\"app2\"", "command = [\"true\"]\n"),
+                11,
+                "is down",
+            ),
+            (
+                entry("1s", "disconnect", "\"app1\"", &(d("5s") + "network = \"db\"\n"))
+                    + &entry("2s", "disconnect", "\"app1\"", &(d("1s") + "network = \"db\"\n")),
+                12,
+                "already disconnected",
+            ),
+            (
+                entry("1s", "partition", "\"app1\"", &(d("5s") + "peers = [\"lb\"]\n"))
+                    + &entry("2s", "loss", "\"app1\"", &(d("1s") + "percent = 5\n")),
+                12,
+                "one iptables chain",
+            ),
+            (
+                entry("1s", "throttle", "\"app1\"", &(d("5s") + "rate = \"1mbit\"\n"))
+                    + &entry("2s", "throttle", "\"app1\"", &(d("1s") + "rate = \"2mbit\"\n")),
+                12,
+                "one qdisc",
+            ),
+            (
+                entry("1s", "delay", "\"app1\"", &(d("5s") + "latency = \"100ms\"\n"))
+                    + &entry("2s", "throttle", "[\"app2\", \"app1\"]", &(d("1s") + "rate = \"2mbit\"\n")),
+                12,
+                "one qdisc",
+            ),
+            (entry("1s", "kill", "[\"app1\", \"app1\"]", ""), 7, "\"app1\" is named twice"),
+            (pause("1s", "0s"), 8, "duration \"0s\" must be above 0"),
+            ("[measure]\nstable_for = \"1h\"\n".into(), 5, "stable_for \"1h\" is not shorter than the drill"),
+            (
+                entry("1s", "disconnect", "\"lb\"", &(d("1s") + "network = \"db\"\n")),
+                9,
+                "\"lb\" is not on network \"db\" (it joins: front)",
+            ),
+            (
+                entry("1s", "disconnect", "\"app1\"", &(d("1s") + "network = \"default\"\n")),
+                9,
+                "not on network \"default\"",
+            ),
+            ("[load]\ntimeout = \"0s\"\n".into(), 5, "timeout \"0s\" must be above 0"),
+            ("[load]\nverify_timeout = \"0ms\"\n".into(), 5, "verify_timeout \"0ms\" must be above 0"),
+            (entry("1s", "exec", "\"app1\"", "command = [\"\"]\n"), 8, "program \"\" is empty"),
+        ] {
+            let (l, _, msg) = err_at(&format!("{HEAD}{body}"));
+            assert!(msg.contains(says), "{body}: {msg}");
+            assert_eq!(l, line, "{body}: {msg}");
+        }
+    }
+
+    #[test]
+    fn overlaps_that_compose_are_accepted() {
+        let d = |s: &str| format!("duration = \"{s}\"\n");
+        for body in [
+            entry("1s", "kill", "\"app1\"", "")
+                + &entry("2s", "restart", "\"app1\"", "")
+                + &entry("3s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "kill", "\"app1\"", &d("2s")) + &entry("3s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "pause", "\"app1\"", &d("2s")) + &entry("1s", "pause", "\"app2\"", &d("2s")),
+            entry("1s", "delay", "\"app1\"", &(d("5s") + "latency = \"100ms\"\n"))
+                + &entry("2s", "partition", "\"app1\"", &(d("1s") + "peers = [\"lb\"]\n")),
+            entry("1s", "disconnect", "\"app1\"", &(d("5s") + "network = \"db\"\n"))
+                + &entry("2s", "disconnect", "\"app1\"", &(d("1s") + "network = \"front\"\n"))
+                + &entry("2s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "kill", "[\"app1\", \"app2\"]", "pick = \"one\"\n")
+                + &entry("2s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "kill", "\"app1\"", "signal = \"HUP\"\n")
+                + &entry("2s", "pause", "\"app1\"", &d("1s")),
+        ] {
+            if let Err(e) = check(&format!("{HEAD}{body}")) {
+                panic!("{body}: {e}");
+            }
+        }
     }
 
     #[test]
