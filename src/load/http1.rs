@@ -550,3 +550,7 @@ mod tests {
         server.await.unwrap();
     }
 }
+
+#[cfg(test)]
+#[path = "http1_props.rs"]
+mod props;
