@@ -331,7 +331,7 @@ async fn load_only(
     let reach = if allow_remote { Reach::Remote } else { Reach::Loopback };
     let checked = HttpUrl::parse(url, reach)?;
     let rate = load_limits(rate, duration, connections, timeout)?;
-    let target = crate::load::http1::Target::checked(&checked).await.map_err(Error::Other)?;
+    let target = crate::load::http1::Target::checked(&checked).await?;
     let cfg = crate::load::LoadConfig {
         plan: crate::load::engine::Plan::Get { target },
         rate,
@@ -355,14 +355,16 @@ async fn load_only(
     }
     if summary.succeeded == 0 {
         let answered = result.outcomes.iter().any(|o| matches!(o.failure(), Some(Failure::Status(_))));
-        let what = if answered { "no request succeeded at" } else { "nothing answered at" };
-        return Err(Error::Other(format!(
-            "{what} {}: {} requests, {} failed ({})",
-            checked.as_str(),
-            summary.requests,
-            summary.failed,
-            summary.failures_by_kind.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")
-        )));
+        let failures = summary.failures_by_kind.iter().map(|(k, n)| format!("{k}: {n}"));
+        return Err(Error::NoSuccess {
+            what: if answered { "no request succeeded at" } else { "nothing answered at" },
+            url: checked.as_str().to_owned(),
+            detail: format!(
+                "{} requests, all failed ({})",
+                summary.requests,
+                failures.collect::<Vec<_>>().join(", ")
+            ),
+        });
     }
     Ok(exit_codes::OK)
 }

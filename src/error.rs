@@ -48,6 +48,8 @@ pub enum Error {
     Url(#[from] crate::target::UrlError),
     #[error("{flag} {value:?}: {reason}")]
     Argument { flag: &'static str, value: String, reason: String },
+    #[error("{what} {url}: {detail}")]
+    NoSuccess { what: &'static str, url: String, detail: String },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]

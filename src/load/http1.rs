@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::classify;
-use crate::target::{HttpUrl, Reach};
+use crate::target::{HttpUrl, Reach, UrlError};
 use crate::timeline::Failure;
 
 /// Where requests go: the target's socket address, its `Host` header and the path prefix of its URL.
@@ -38,12 +38,12 @@ impl Target {
     /// Parses an `http://host[:port][/path]` URL on this machine (see [`crate::target`]) and fixes its address.
     pub async fn resolve(url: &str) -> Result<Target, String> {
         let checked = HttpUrl::parse(url, Reach::Loopback).map_err(|e| e.to_string())?;
-        Target::checked(&checked).await
+        Target::checked(&checked).await.map_err(|e| e.to_string())
     }
 
     /// The target of a URL already checked: requests go to exactly the address that was checked.
-    pub async fn checked(url: &HttpUrl) -> Result<Target, String> {
-        let addr = url.socket_addr().await.map_err(|e| e.to_string())?;
+    pub async fn checked(url: &HttpUrl) -> Result<Target, UrlError> {
+        let addr = url.socket_addr().await?;
         let path = url.path_and_query();
         let base_path = if path == "/" { String::new() } else { path };
         let url_text = url.as_str().trim_end_matches('/').to_owned();
