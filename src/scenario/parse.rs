@@ -176,7 +176,7 @@ fn parse_load(
         Some(r) => in_range(cx, r, "rate", 1..=MAX_RATE, " per second")?,
         None => 100,
     };
-    let requests = u64::from(rate) * total.as_secs().max(1);
+    let requests = u64::from(rate).saturating_mul(total.as_secs().max(1));
     if requests > MAX_REQUESTS {
         return Err(cx.err(
             span,
