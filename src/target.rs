@@ -41,7 +41,7 @@ impl HttpUrl {
         if url.scheme() != "http" {
             return Err(refuse(format!("must start with http:// (not {}://)", url.scheme())));
         }
-        if !url.username().is_empty() || url.password().is_some() || text.contains('@') {
+        if !url.username().is_empty() || url.password().is_some() || authority(text).contains('@') {
             return Err(refuse("must not carry a user or password (no `@` before the host)".into()));
         }
         let host = url.host().ok_or_else(|| refuse("has no host".into()))?.to_owned();
@@ -106,14 +106,17 @@ fn is_loopback(host: &Host<String>) -> bool {
     }
 }
 
+/// The text between `//` and the path, query or fragment (empty when there is no `//`).
+fn authority(text: &str) -> &str {
+    let rest = text.split_once("//").map(|(_, r)| r).unwrap_or("");
+    rest.split(['/', '?', '#']).next().unwrap_or("")
+}
+
 /// The `url` crate's reason in words that name the part at fault.
 fn parse_reason(text: &str, e: url::ParseError) -> String {
     match e {
         url::ParseError::InvalidPort => {
-            let port = text.split("//").nth(1).and_then(|rest| {
-                let authority = rest.split(['/', '?', '#']).next()?;
-                Some(authority.rsplit_once(':')?.1.to_owned())
-            });
+            let port = authority(text).rsplit_once(':').map(|(_, p)| p);
             match port {
                 Some(p) => format!("has port {p:?}: a port is a number from 1 to 65535"),
                 None => "has an invalid port: a port is a number from 1 to 65535".into(),
@@ -171,6 +174,7 @@ mod tests {
         }
         assert!(HttpUrl::parse("http://10.0.0.1:8080/", Reach::Remote).is_ok());
         assert!(HttpUrl::parse("http://a:b@10.0.0.1/", Reach::Remote).is_err());
+        assert!(loopback("http://127.0.0.1/kv?owner=a@b").is_ok(), "an @ after the host is data");
     }
 
     #[test]
