@@ -189,4 +189,26 @@ mod tests {
         assert!(loopback("not a url").unwrap_err().contains("\"not a url\" is not a URL"));
         assert!(loopback("http://").unwrap_err().contains("\"http://\""));
     }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed_off_the_checked_address() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let location = format!("http://{}/", elsewhere.local_addr().unwrap());
+        let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/kv", first.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut s, _) = first.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await.unwrap();
+            let reply = format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n");
+            s.write_all(reply.as_bytes()).await.unwrap();
+        });
+        let client = crate::load::engine::http_client(std::time::Duration::from_secs(2), 1);
+        let resp = client.get(loopback(&url).unwrap().as_str()).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 302);
+        server.await.unwrap();
+        let followed = tokio::time::timeout(std::time::Duration::from_millis(200), elsewhere.accept()).await;
+        assert!(followed.is_err(), "the client connected to the redirect's address");
+    }
 }
