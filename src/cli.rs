@@ -375,8 +375,8 @@ fn load_limits(rate: &str, duration: Duration, connections: usize, timeout: Dura
     let arg = |flag: &'static str, value: String, reason: String| Error::Argument { flag, value, reason };
     let rate = match rate {
         "max" => None,
-        r => Some(r.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| {
-            arg("--rate", r.into(), "must be a positive number of requests per second, or max".into())
+        r => Some(r.parse::<u32>().ok().filter(|r| (1..=MAX_RATE).contains(r)).ok_or_else(|| {
+            arg("--rate", r.into(), format!("must be from 1 to {MAX_RATE} requests per second, or max"))
         })?),
     };
     if duration < Duration::from_secs(1) {

@@ -124,7 +124,8 @@ fn load_refuses_urls_that_are_not_what_they_seem_before_connecting() {
 fn load_caps_its_flags_like_scenarios() {
     let url = "http://127.0.0.1:1/";
     for (args, says) in [
-        (&["--rate", "10000000", "--duration", "1h"][..], "above the 50000000"),
+        (&["--rate", "150000", "--duration", "1h"][..], "above the 50000000"),
+        (&["--rate", "10000000", "--duration", "1h"], "must be from 1 to 200000"),
         (&["--rate", "max", "--connections", "100000000"], "--connections \"100000000\": must be from 1 to"),
         (&["--connections", "18446744073709551615"], "must be from 1 to 10000"),
         (&["--connections", "0"], "must be from 1 to"),
