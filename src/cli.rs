@@ -10,8 +10,11 @@ use crate::docker::connect;
 use crate::drill::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::images::{base::DEFAULT_BASE, build};
+use crate::limits::{MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
 use crate::stack::compose::ComposeCli;
 use crate::stack::{lifecycle, resolve, RunningStack, UpOptions};
+use crate::target::{HttpUrl, Reach};
+use crate::timeline::Failure;
 use crate::{doctor, drill, duration, exit_codes, report, scenario};
 
 #[derive(Debug, Parser)]
@@ -41,7 +44,7 @@ pub enum Command {
     Up {
         stack: String,
         /// How long the services have to become healthy.
-        #[arg(long, default_value = "3m", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "3m", value_parser = duration::parse)]
         timeout: Duration,
         #[command(flatten)]
         base: BaseArg,
@@ -79,7 +82,7 @@ pub enum Command {
         #[arg(long, default_value = "reports", env = "HADRILL_REPORTS")]
         reports: PathBuf,
         /// How long the stack has to become healthy.
-        #[arg(long, default_value = "3m", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "3m", value_parser = duration::parse)]
         up_timeout: Duration,
         /// No live counters (they are off anyway when stderr is not a terminal).
         #[arg(long)]
@@ -99,12 +102,12 @@ pub enum Command {
         /// Requests per second, or `max` (as fast as the connections allow).
         #[arg(long, default_value = "100")]
         rate: String,
-        #[arg(long, default_value = "10s", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "10s", value_parser = duration::parse)]
         duration: Duration,
         /// Connections (and cap on requests in flight).
         #[arg(long, default_value_t = 50)]
         connections: usize,
-        #[arg(long, default_value = "2s", value_parser = duration::parse_arg)]
+        #[arg(long, default_value = "2s", value_parser = duration::parse)]
         timeout: Duration,
         /// Allow a target that is not on 127.0.0.1.
         #[arg(long)]
@@ -322,23 +325,6 @@ async fn run_drill(
     })
 }
 
-/// Checks a `hadrill load` target: http(s) URL whose host is 127.0.0.1 (or localhost) unless allowed.
-pub fn check_load_url(url: &str, allow_remote: bool) -> std::result::Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("url {url:?} must start with http:// or https://"))?;
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-    if allow_remote || host == "127.0.0.1" || host == "localhost" {
-        Ok(())
-    } else {
-        Err(format!(
-            "url {url:?} is not on 127.0.0.1: hadrill only loads loopback targets unless --allow-remote"
-        ))
-    }
-}
-
 async fn load_only(
     url: &str,
     rate: &str,
@@ -348,17 +334,10 @@ async fn load_only(
     allow_remote: bool,
     json: bool,
 ) -> Result<i32> {
-    check_load_url(url, allow_remote).map_err(Error::Other)?;
-    let rate = match rate {
-        "max" => None,
-        r => Some(r.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| {
-            Error::Other(format!("--rate {r:?} must be a positive number of requests per second, or max"))
-        })?),
-    };
-    if connections == 0 {
-        return Err(Error::Other("--connections must be at least 1".into()));
-    }
-    let target = crate::load::http1::Target::resolve(url).await.map_err(Error::Other)?;
+    let reach = if allow_remote { Reach::Remote } else { Reach::Loopback };
+    let checked = HttpUrl::parse(url, reach)?;
+    let rate = load_limits(rate, duration, connections, timeout)?;
+    let target = crate::load::http1::Target::checked(&checked).await?;
     let cfg = crate::load::LoadConfig {
         plan: crate::load::engine::Plan::Get { target },
         rate,
@@ -377,7 +356,66 @@ async fn load_only(
     } else {
         print!("{summary}");
     }
-    Ok(if result.cancelled { exit_codes::INTERRUPTED } else { exit_codes::OK })
+    if result.cancelled {
+        return Ok(exit_codes::INTERRUPTED);
+    }
+    if summary.succeeded == 0 {
+        let answered = result.outcomes.iter().any(|o| matches!(o.failure(), Some(Failure::Status(_))));
+        let failures = summary.failures_by_kind.iter().map(|(k, n)| format!("{k}: {n}"));
+        return Err(Error::NoSuccess {
+            what: if answered { "no request succeeded at" } else { "nothing answered at" },
+            url: checked.as_str().to_owned(),
+            detail: format!(
+                "{} requests, all failed ({})",
+                summary.requests,
+                failures.collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    Ok(exit_codes::OK)
+}
+
+/// The flags of `hadrill load` checked against the limits scenarios have: the request rate (`None` for
+/// `max`), a duration of at least 1s, a bounded number of connections and requests.
+fn load_limits(rate: &str, duration: Duration, connections: usize, timeout: Duration) -> Result<Option<u32>> {
+    let arg = |flag: &'static str, value: String, reason: String| Error::Argument { flag, value, reason };
+    let rate = match rate {
+        "max" => None,
+        r => Some(r.parse::<u32>().ok().filter(|r| (1..=MAX_RATE).contains(r)).ok_or_else(|| {
+            arg("--rate", r.into(), format!("must be from 1 to {MAX_RATE} requests per second, or max"))
+        })?),
+    };
+    if duration < Duration::from_secs(1) {
+        return Err(arg("--duration", duration::human(duration), "must be at least 1s".into()));
+    }
+    if timeout.is_zero() {
+        return Err(arg("--timeout", duration::human(timeout), "must be above 0".into()));
+    }
+    if connections == 0 || connections > MAX_IN_FLIGHT {
+        return Err(arg(
+            "--connections",
+            connections.to_string(),
+            format!("must be from 1 to {MAX_IN_FLIGHT}"),
+        ));
+    }
+    let per_second = u64::from(rate.unwrap_or(MAX_RATE));
+    let requests = per_second.saturating_mul(duration.as_secs().max(1));
+    if requests > MAX_REQUESTS {
+        let (flag, value) = match rate {
+            Some(r) => ("--rate", r.to_string()),
+            None => ("--duration", duration::human(duration)),
+        };
+        let at = if rate.is_some() { "" } else { " (--rate max counts as the engine's top rate)" };
+        return Err(arg(
+            flag,
+            value,
+            format!(
+                "{per_second}/s for {} is {requests} requests{at}: above the {MAX_REQUESTS} hadrill keeps in memory",
+                duration::human(duration)
+            ),
+        ));
+    }
+    Ok(rate)
 }
 
 fn list() {
@@ -418,18 +456,4 @@ async fn clean(dry_run: bool) -> Result<i32> {
         println!("removed {n}");
     }
     Ok(exit_codes::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn load_targets_are_loopback_unless_allowed() {
-        assert!(check_load_url("http://127.0.0.1:8080/x", false).is_ok());
-        assert!(check_load_url("http://localhost/", false).is_ok());
-        assert!(check_load_url("http://10.0.0.1:80/", false).unwrap_err().contains("--allow-remote"));
-        assert!(check_load_url("http://10.0.0.1:80/", true).is_ok());
-        assert!(check_load_url("ftp://127.0.0.1/", false).is_err());
-    }
 }

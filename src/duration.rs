@@ -24,11 +24,6 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// For clap: `--timeout 3m`.
-pub fn parse_arg(text: &str) -> Result<Duration, String> {
-    parse(text)
-}
-
 /// Human form: `850ms`, `2.31s`, `3m05s`.
 pub fn human(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

@@ -61,6 +61,12 @@ pub enum Error {
     },
     #[error("{path}: schema_version {found} is not the {expected} this hadrill writes")]
     ReportVersion { path: PathBuf, found: String, expected: u32 },
+    #[error("{0}")]
+    Url(#[from] crate::target::UrlError),
+    #[error("{flag} {value:?}: {reason}")]
+    Argument { flag: &'static str, value: String, reason: String },
+    #[error("{what} {url}: {detail}")]
+    NoSuccess { what: &'static str, url: String, detail: String },
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]

@@ -43,6 +43,9 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// The highest bandwidth a throttle takes (100 gbit/s), in kbit/s.
+pub const MAX_KBIT: u64 = 100_000_000;
+
 /// Parses a bandwidth such as `512kbit`, `10mbit` or `1gbit`, in kilobits per second (at least 8).
 pub fn parse_kbit(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
@@ -50,14 +53,18 @@ pub fn parse_kbit(text: &str) -> Result<u64, String> {
     let (number, unit) = t.split_at(digits);
     let n: u64 =
         number.parse().map_err(|_| format!("{text:?} is not a number with a unit (kbit, mbit, gbit)"))?;
-    let k = match unit {
-        "kbit" => n,
-        "mbit" => n * 1000,
-        "gbit" => n * 1_000_000,
+    let factor: u64 = match unit {
+        "kbit" => 1,
+        "mbit" => 1000,
+        "gbit" => 1_000_000,
         _ => return Err(format!("{text:?}: the unit must be kbit, mbit or gbit")),
     };
+    let k = n.checked_mul(factor).ok_or_else(|| format!("{text:?} is out of range"))?;
     if k < 8 {
         return Err(format!("{text:?} is below 8kbit"));
+    }
+    if k > MAX_KBIT {
+        return Err(format!("{text:?} is above 100gbit, faster than any link it could limit"));
     }
     Ok(k)
 }
@@ -89,5 +96,9 @@ mod tests {
         assert!(parse_kbit("4kbit").unwrap_err().contains("below"));
         assert!(parse_kbit("fast").unwrap_err().contains("not a number"));
         assert!(parse_kbit("10mbps").unwrap_err().contains("kbit, mbit or gbit"));
+        assert!(parse_kbit("18446744073709552mbit").unwrap_err().contains("out of range"));
+        assert!(parse_kbit("18446744073709552kbit").unwrap_err().contains("above 100gbit"));
+        assert_eq!(parse_kbit("100gbit"), Ok(MAX_KBIT));
+        assert!(parse_kbit("18446744073709551gbit").unwrap_err().contains("out of range"));
     }
 }

@@ -8,6 +8,7 @@ fn write(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("hadrill-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -93,4 +94,97 @@ fn render_refuses_what_is_not_a_report_of_this_schema() {
     let out = Command::new(common::hadrill_bin()).arg("render").arg(&partial).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a hadrill report"));
+}
+
+/// Runs hadrill with `args`: its exit code and stderr.
+fn hadrill(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(common::hadrill_bin()).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn load_refuses_urls_that_are_not_what_they_seem_before_connecting() {
+    for (url, says) in [
+        ("http://127.0.0.1:80@10.0.0.1/", "user or password"),
+        ("http://127.0.0.1:@10.0.0.1/", "user or password"),
+        ("http://127.0.0.1:99999/", "port \"99999\""),
+        ("http://10.0.0.1:80/", "not on this machine"),
+        ("https://127.0.0.1/", "http://"),
+    ] {
+        let started = std::time::Instant::now();
+        let (code, err) = hadrill(&["load", url, "--duration", "1s", "--rate", "5"]);
+        assert_eq!(code, Some(2), "{url}: {err}");
+        assert!(err.contains(url) && err.contains(says), "{url}: {err}");
+        assert!(!err.contains("requests"), "{url}: no load ran: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{url}: refused at once");
+    }
+}
+
+#[test]
+fn load_caps_its_flags_like_scenarios() {
+    let url = "http://127.0.0.1:1/";
+    for (args, says) in [
+        (&["--rate", "150000", "--duration", "1h"][..], "above the 50000000"),
+        (&["--rate", "10000000", "--duration", "1h"], "must be from 1 to 200000"),
+        (&["--rate", "max", "--connections", "100000000"], "--connections \"100000000\": must be from 1 to"),
+        (&["--connections", "18446744073709551615"], "must be from 1 to 10000"),
+        (&["--connections", "0"], "must be from 1 to"),
+        (&["--rate", "max", "--duration", "1h"], "--rate max counts"),
+        (&["--duration", "0s"], "--duration \"0ms\": must be at least 1s"),
+        (&["--timeout", "0s"], "--timeout"),
+        (&["--rate", "lots"], "--rate \"lots\""),
+    ] {
+        let (code, err) = hadrill(&[&["load", url][..], args].concat());
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains('%'), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn load_where_nothing_listens_exits_2_saying_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, err) = hadrill(&["load", &url, "--duration", "1s", "--rate", "10"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("nothing answered at {url}")) && err.contains("refused"), "{err}");
+}
+
+#[test]
+fn check_bounds_what_it_reads() {
+    let started = std::time::Instant::now();
+    let (code, err) = hadrill(&["check", "/dev/zero"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/dev/zero:1:1: cannot read: larger than 1.0 MiB"), "{err}");
+
+    let dir = write("deep/compose.yaml", "").parent().unwrap().to_path_buf();
+    let deep =
+        format!("services:\n  a:\n    image: x\n    x: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(dir.join("compose.yaml"), deep).unwrap();
+    let scenario = write("deep.toml", "stack = \"deep/compose.yaml\"\nduration = \"30s\"\n");
+    let (code, err) = hadrill(&["check", scenario.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("line 4: nested more than 64 levels deep"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused fast: {:?}", started.elapsed());
+}
+
+#[test]
+fn check_messages_are_never_empty_and_name_the_real_line() {
+    let head = "stack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
+    for (name, text, place, says) in [
+        (
+            "del.toml",
+            format!("{head}# bad\x7f comment\n").into_bytes(),
+            ":3:6: ",
+            "character '\\u{7f}' is not allowed",
+        ),
+        ("eof.toml", format!("{head}[load]\nrate =").into_bytes(), ":4:7: ", "the file ends"),
+        ("bytes.toml", [head.as_bytes(), b"# ok\n\xff\xfe\n"].concat(), ":4:1: ", "not UTF-8"),
+    ] {
+        let f = std::env::temp_dir().join(format!("hadrill-cli-msg-{}-{name}", std::process::id()));
+        std::fs::write(&f, text).unwrap();
+        let (code, err) = hadrill(&["check", f.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("{}{place}{says}", f.display())), "{name}: {err}");
+    }
 }

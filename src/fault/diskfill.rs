@@ -18,14 +18,7 @@ use crate::error::{Error, Result};
 /// The file the fault allocates in the target directory.
 pub const FILL_FILE: &str = ".hadrill-fill";
 
-/// How much to fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Amount {
-    /// Allocate this many bytes.
-    Size(u64),
-    /// Allocate what leaves this many bytes available.
-    Free(u64),
-}
+pub use crate::scenario::model::Amount;
 
 /// A fill in place: the helper in the target's PID namespace, and what it found.
 #[derive(Debug, Clone)]

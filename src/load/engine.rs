@@ -87,6 +87,7 @@ pub fn http_client(timeout: Duration, pool: usize) -> reqwest::Client {
         .pool_max_idle_per_host(pool)
         .tcp_nodelay(true)
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("reqwest client")
 }

@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::classify;
+use crate::target::{HttpUrl, Reach, UrlError};
 use crate::timeline::Failure;
 
 /// Where requests go: the target's socket address, its `Host` header and the path prefix of its URL.
@@ -34,24 +35,19 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses an `http://host[:port][/path]` URL and resolves its host once.
+    /// Parses an `http://host[:port][/path]` URL on this machine (see [`crate::target`]) and fixes its address.
     pub async fn resolve(url: &str) -> Result<Target, String> {
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("url {url:?} is not a valid URL: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!("url {url:?}: the load engine speaks plain http:// only"));
-        }
-        let authority = uri.authority().ok_or_else(|| format!("url {url:?} has no host"))?;
-        let port = authority.port_u16().unwrap_or(80);
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let addr = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| format!("url {url:?}: cannot resolve {host}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("url {url:?}: {host} resolves to no address"))?;
-        let host = authority.as_str().to_owned();
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let base_path = if path == "/" { String::new() } else { path.to_owned() };
-        Ok(Target { url: url.trim_end_matches('/').to_owned(), addr, host, base_path })
+        let checked = HttpUrl::parse(url, Reach::Loopback).map_err(|e| e.to_string())?;
+        Target::checked(&checked).await.map_err(|e| e.to_string())
+    }
+
+    /// The target of a URL already checked: requests go to exactly the address that was checked.
+    pub async fn checked(url: &HttpUrl) -> Result<Target, UrlError> {
+        let addr = url.socket_addr().await?;
+        let path = url.path_and_query();
+        let base_path = if path == "/" { String::new() } else { path };
+        let url_text = url.as_str().trim_end_matches('/').to_owned();
+        Ok(Target { url: url_text, addr, host: url.authority(), base_path })
     }
 
     /// The URL as given, without a trailing `/`.
@@ -413,7 +409,8 @@ mod tests {
         let t = Target::resolve("http://localhost/api?x=1").await.unwrap();
         assert_eq!(t.addr.port(), 80);
         assert_eq!(t.path(""), "/api?x=1");
-        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().contains("plain http"));
+        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().contains("http://"));
+        assert!(Target::resolve("http://127.0.0.1:80@10.0.0.1/").await.unwrap_err().contains("user"));
         assert!(Target::resolve("not a url").await.is_err());
     }
 
@@ -553,3 +550,7 @@ mod tests {
         server.await.unwrap();
     }
 }
+
+#[cfg(test)]
+#[path = "http1_props.rs"]
+mod props;

@@ -24,6 +24,9 @@ struct Item {
 
 /// Reads back every key under `prefix`, retrying the whole read until `deadline` passes.
 pub async fn read_back(base_url: &str, prefix: &str, limit: Duration) -> Verification {
+    if let Err(e) = crate::target::HttpUrl::parse(base_url, crate::target::Reach::Loopback) {
+        return Verification::Failed(format!("read-back refused: {e}"));
+    }
     let client = http_client(Duration::from_secs(10), 4);
     retry_until(limit, "the service's bulk read", || read_all(&client, base_url, prefix)).await
 }

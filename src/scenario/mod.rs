@@ -1,11 +1,13 @@
 //! Scenario files (`scenarios/*.toml`): the model and its validation. Every error names the file, the line and
 //! the column of the offending value.
 
+mod action;
 pub mod error;
 pub mod model;
 pub mod overrides;
 pub mod parse;
 pub mod pick;
+mod schedule;
 pub mod vars;
 
 pub use error::ScenarioError;

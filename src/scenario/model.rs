@@ -128,7 +128,7 @@ pub enum Action {
     /// leaves `free` bytes available; never more than `max_fill`.
     FillDisk {
         path: String,
-        amount: crate::fault::diskfill::Amount,
+        amount: Amount,
         max_fill: u64,
     },
     /// Run a command (operator steps such as promoting a replica, or faults of one's own).
@@ -136,6 +136,15 @@ pub enum Action {
         command: Vec<String>,
         user: Option<String>,
     },
+}
+
+/// How much a `fill-disk` fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// Allocate this many bytes.
+    Size(u64),
+    /// Allocate what leaves this many bytes available.
+    Free(u64),
 }
 
 impl Action {

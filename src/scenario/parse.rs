@@ -8,25 +8,21 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::action::{parse_action, RawAction};
 use super::error::ScenarioError;
-use super::model::{Action, Load, Planned, Probe, Scenario, Target};
+use super::model::{Load, Probe, Scenario};
 use crate::duration;
+use crate::limits::{self, MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
 use crate::measure::{expect::Expectations, Params};
 use crate::stack::resolve::{self, StackSpec};
 use crate::timeline::ActionRole;
 
-/// Above this many recorded requests (rate x duration) a drill is refused: 24 bytes each in memory (1.2 GB at
-/// the limit), plus the read-back of the writes.
-pub const MAX_REQUESTS: u64 = 50_000_000;
+pub(super) type S<T> = Spanned<T>;
 
-type S<T> = Spanned<T>;
-
-/// The most a `fill-disk` writes unless the scenario raises `max_fill`: enough for a service's own volume or
-/// tmpfs, too little to fill a host's disk by mistake.
-pub const DEFAULT_MAX_FILL: u64 = 4 << 30;
+pub use super::action::DEFAULT_MAX_FILL;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "the scenario (a TOML table)")]
 struct RawScenario {
     name: Option<S<String>>,
     description: Option<S<String>>,
@@ -48,27 +44,27 @@ struct RawScenario {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [load] table")]
 struct RawLoad {
     probe: Option<S<String>>,
-    rate: Option<S<u32>>,
+    rate: Option<S<i64>>,
     read_ratio: Option<S<f64>>,
     timeout: Option<S<String>>,
-    max_in_flight: Option<S<usize>>,
+    max_in_flight: Option<S<i64>>,
     target: Option<S<String>>,
     settle: Option<S<String>>,
     verify_timeout: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [measure] table")]
 struct RawMeasure {
     recovery_ratio: Option<S<f64>>,
     stable_for: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an [expect] table")]
 struct RawExpect {
     rto_max: Option<S<String>>,
     rpo_max: Option<S<String>>,
@@ -78,69 +74,35 @@ struct RawExpect {
     recovered: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAction {
-    at: S<String>,
-    action: S<String>,
-    target: S<OneOrMany>,
-    pick: Option<S<String>>,
-    duration: Option<S<String>>,
-    signal: Option<S<String>>,
-    timeout: Option<S<String>>,
-    network: Option<S<String>>,
-    peers: Option<S<Vec<String>>>,
-    command: Option<S<Vec<String>>>,
-    user: Option<S<String>>,
-    percent: Option<S<f64>>,
-    latency: Option<S<String>>,
-    jitter: Option<S<String>>,
-    rate: Option<S<String>>,
-    path: Option<S<String>>,
-    size: Option<S<String>>,
-    free: Option<S<String>>,
-    max_fill: Option<S<String>>,
-    #[serde(rename = "where")]
-    where_cmd: Option<S<Vec<String>>>,
-}
-
-const SIGNALS: [&str; 8] =
-    ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGSTOP", "SIGUSR1", "SIGUSR2"];
-
 /// Reads and validates a scenario file (no Docker involved).
 pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ScenarioError {
-        file: file.to_path_buf(),
-        line: 1,
-        col: 1,
-        message: format!("cannot read: {e}"),
+    let at_start = |message: String| ScenarioError { file: file.to_path_buf(), line: 1, col: 1, message };
+    let bytes = limits::read_capped(file, limits::MAX_SCENARIO_BYTES)
+        .map_err(|e| at_start(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let text = String::from_utf8_lossy(valid);
+        ScenarioError::at(file, &text, Some(valid.len()..valid.len()), "not UTF-8 text (a scenario is TOML)")
     })?;
     parse(file, &text)
 }
 
 /// The validation context: the file's text for error places, and the stack for service names.
-struct Ctx<'a> {
-    file: &'a Path,
-    text: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ScenarioError {
+    pub(super) fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ScenarioError {
         ScenarioError::at(self.file, self.text, Some(span), msg)
     }
 
-    fn dur(&self, v: &S<String>, what: &str) -> Result<Duration, ScenarioError> {
+    pub(super) fn dur(&self, v: &S<String>, what: &str) -> Result<Duration, ScenarioError> {
         duration::parse(v.get_ref()).map_err(|e| self.err(v.span(), format!("{what}: {e}")))
     }
 
-    fn opt_dur(
+    pub(super) fn opt_dur(
         &self,
         v: &Option<S<String>>,
         what: &str,
@@ -152,8 +114,8 @@ impl Ctx<'_> {
 
 /// Validates a scenario's text; `file` is used for messages and to resolve relative stack paths.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let mut raw: RawScenario =
-        toml::from_str(text).map_err(|e| ScenarioError::at(file, text, e.span(), e.message().to_string()))?;
+    let mut raw: RawScenario = toml::from_str(text)
+        .map_err(|e| ScenarioError::at(file, text, e.span(), syntax_message(text, &e)))?;
     let shell: Vec<Range<usize>> = (raw.fault.iter().chain(&raw.step))
         .flat_map(|a| {
             [a.get_ref().command.as_ref().map(S::span), a.get_ref().where_cmd.as_ref().map(S::span)]
@@ -178,10 +140,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let spec = overrides.apply(spec);
     let duration = cx.dur(&raw.duration, "duration")?;
     if duration < Duration::from_secs(1) {
-        return Err(cx.err(raw.duration.span(), "duration must be at least 1s"));
+        let given = raw.duration.get_ref();
+        return Err(cx.err(raw.duration.span(), format!("duration {given:?} must be at least 1s")));
     }
-    let load = parse_load(&cx, raw.load.as_ref(), &spec, duration)?;
-    let measure = parse_measure(&cx, raw.measure.as_ref())?;
+    let load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
+    let measure = parse_measure(&cx, raw.measure.as_ref(), duration)?;
     let mut actions = Vec::new();
     let entries = raw
         .fault
@@ -190,9 +153,16 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         .chain(raw.step.iter().map(|a| (ActionRole::Step, a)));
     let mut sorted: Vec<_> = entries.collect();
     sorted.sort_by_key(|(_, a)| a.span().start);
+    if let Some((_, extra)) = sorted.get(limits::MAX_ACTIONS) {
+        let most = limits::MAX_ACTIONS;
+        return Err(
+            cx.err(extra.span(), format!("more than {most} faults and steps: a drill takes at most {most}"))
+        );
+    }
     for (index, (role, a)) in sorted.into_iter().enumerate() {
         actions.push(parse_action(&cx, index, role, a, &spec, duration)?);
     }
+    super::schedule::check_overlaps(file, &actions, duration)?;
     let expect = parse_expect(&cx, raw.expect.as_ref())?;
     let name = match raw.name {
         Some(n) => n.into_inner(),
@@ -213,10 +183,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     })
 }
 
+/// The `[load]` table; `stack` is the stack and the span of its name, where a missing endpoint is reported.
 fn parse_load(
     cx: &Ctx,
     raw: Option<&S<RawLoad>>,
-    spec: &StackSpec,
+    (spec, stack_span): (&StackSpec, Range<usize>),
     total: Duration,
 ) -> Result<Load, ScenarioError> {
     let default_span = 0..0;
@@ -225,15 +196,10 @@ fn parse_load(
         None => (None, default_span),
     };
     let rate = match l.and_then(|l| l.rate.as_ref()) {
-        Some(r) if *r.get_ref() == 0 || *r.get_ref() > 200_000 => {
-            return Err(
-                cx.err(r.span(), format!("rate {} must be between 1 and 200000 per second", r.get_ref()))
-            )
-        }
-        Some(r) => *r.get_ref(),
+        Some(r) => in_range(cx, r, "rate", 1..=MAX_RATE, " per second")?,
         None => 100,
     };
-    let requests = u64::from(rate) * total.as_secs().max(1);
+    let requests = u64::from(rate).saturating_mul(total.as_secs().max(1));
     if requests > MAX_REQUESTS {
         return Err(cx.err(
             span,
@@ -251,8 +217,7 @@ fn parse_load(
         None => 0.5,
     };
     let max_in_flight = match l.and_then(|l| l.max_in_flight.as_ref()) {
-        Some(m) if *m.get_ref() == 0 => return Err(cx.err(m.span(), "max_in_flight must be at least 1")),
-        Some(m) => *m.get_ref(),
+        Some(m) => in_range(cx, m, "max_in_flight", 1..=MAX_IN_FLIGHT, "")?,
         None => 512,
     };
     let probe = match l.and_then(|l| l.probe.as_ref()) {
@@ -281,7 +246,13 @@ fn parse_load(
                 .get_ref()
                 .rsplit_once(':')
                 .ok_or_else(|| cx.err(t.span(), format!("target {:?} must be service:port", t.get_ref())))?;
-            if !spec.has_service(svc) || port.parse::<u16>().is_err() {
+            if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                return Err(cx.err(
+                    t.span(),
+                    format!("target {:?}: port {port:?} is not a port (1 to 65535)", t.get_ref()),
+                ));
+            }
+            if !spec.has_service(svc) {
                 return Err(cx.err(
                     t.span(),
                     format!(
@@ -296,13 +267,21 @@ fn parse_load(
         }
         None if probe == Probe::Http && spec.meta.http.is_none() => {
             return Err(cx.err(
-                span,
+                stack_span,
                 format!("stack {} names no HTTP endpoint: set load.target = \"service:port\"", spec.name),
             ))
         }
         None => None,
     };
     let timeout = cx.opt_dur(&l.and_then(|l| l.timeout.clone()), "timeout", Duration::from_secs(2))?;
+    for (v, what) in [
+        (l.and_then(|l| l.timeout.as_ref()), "timeout"),
+        (l.and_then(|l| l.verify_timeout.as_ref()), "verify_timeout"),
+    ] {
+        if let Some(v) = v.filter(|v| duration::parse(v.get_ref()).is_ok_and(|d| d.is_zero())) {
+            return Err(cx.err(v.span(), format!("{what} {:?} must be above 0", v.get_ref())));
+        }
+    }
     Ok(Load {
         probe,
         rate,
@@ -319,7 +298,24 @@ fn parse_load(
     })
 }
 
-fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<Params, ScenarioError> {
+/// A whole number of the file within `range`, or an error at it that gives the range.
+fn in_range<T>(
+    cx: &Ctx,
+    v: &S<i64>,
+    what: &str,
+    range: std::ops::RangeInclusive<T>,
+    unit: &str,
+) -> Result<T, ScenarioError>
+where
+    T: TryFrom<i64> + PartialOrd + std::fmt::Display,
+{
+    T::try_from(*v.get_ref()).ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        let (lo, hi) = (range.start(), range.end());
+        cx.err(v.span(), format!("{what} {} must be between {lo} and {hi}{unit}", v.get_ref()))
+    })
+}
+
+fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>, total: Duration) -> Result<Params, ScenarioError> {
     let recovery_ratio = match raw.and_then(|m| m.recovery_ratio.as_ref()) {
         Some(r) if !(*r.get_ref() > 0.0 && *r.get_ref() <= 1.0) => {
             return Err(cx.err(r.span(), format!("recovery_ratio {} must be in (0, 1]", r.get_ref())))
@@ -327,14 +323,19 @@ fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>) -> Result<Params, ScenarioE
         Some(r) => *r.get_ref(),
         None => 1.0,
     };
-    Ok(Params {
-        recovery_ratio,
-        stable_for: cx.opt_dur(
-            &raw.and_then(|m| m.stable_for.clone()),
-            "stable_for",
-            Duration::from_secs(3),
-        )?,
-    })
+    let given = raw.and_then(|m| m.stable_for.as_ref());
+    let stable_for = cx.opt_dur(&given.cloned(), "stable_for", Duration::from_secs(3))?;
+    if let Some(v) = given.filter(|_| stable_for >= total) {
+        return Err(cx.err(
+            v.span(),
+            format!(
+                "stable_for {:?} is not shorter than the drill ({}): recovery could never be seen",
+                v.get_ref(),
+                duration::human(total)
+            ),
+        ));
+    }
+    Ok(Params { recovery_ratio, stable_for })
 }
 
 fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, ScenarioError> {
@@ -357,271 +358,21 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, Scena
     })
 }
 
-fn check_services(
-    cx: &Ctx,
-    spec: &StackSpec,
-    span: Range<usize>,
-    names: &[String],
-) -> Result<(), ScenarioError> {
-    if names.is_empty() {
-        return Err(cx.err(span, "names no service"));
+/// A TOML error in words: the parser's own message, or (where it has none) what is at the error's place.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let own = e.message().trim();
+    if !own.is_empty() {
+        return own.replace('\n', ": ");
     }
-    for n in names {
-        if !spec.has_service(n) {
-            return Err(cx.err(
-                span,
-                format!(
-                    "unknown service {n:?} in stack {} (services: {})",
-                    spec.name,
-                    spec.services.join(", ")
-                ),
-            ));
+    let at = e.span().map(|s| s.start).unwrap_or(0);
+    match text.get(at..).and_then(|rest| rest.chars().next()) {
+        None => "the file ends where a value is expected".into(),
+        Some('\n' | '\r') => "a value is expected before the end of the line".into(),
+        Some(c) if c.is_control() => {
+            format!("character {c:?} is not allowed in TOML (no control characters, not even in comments)")
         }
+        Some(c) => format!("TOML does not allow {c:?} here"),
     }
-    Ok(())
-}
-
-fn parse_action(
-    cx: &Ctx,
-    index: usize,
-    role: ActionRole,
-    raw: &S<RawAction>,
-    spec: &StackSpec,
-    total: Duration,
-) -> Result<Planned, ScenarioError> {
-    let a = raw.get_ref();
-    let at = cx.dur(&a.at, "at")?;
-    if at >= total {
-        return Err(cx.err(
-            a.at.span(),
-            format!(
-                "at {} is not before the end of the load (duration {})",
-                a.at.get_ref(),
-                duration::human(total)
-            ),
-        ));
-    }
-    let services = match a.target.get_ref() {
-        OneOrMany::One(s) => vec![s.clone()],
-        OneOrMany::Many(v) => v.clone(),
-    };
-    check_services(cx, spec, a.target.span(), &services)?;
-    let pick =
-        super::pick::parse(cx.file, cx.text, a.pick.as_ref(), a.where_cmd.as_ref(), &spec.meta.observe)?;
-    let verb = a.action.get_ref().as_str();
-    let not_for = |field: &str, span: Range<usize>| {
-        cx.err(span, format!("{field} is not a setting of action {verb:?}"))
-    };
-    let reject = |present: Option<Range<usize>>, field: &str| match present {
-        Some(span) => Err(not_for(field, span)),
-        None => Ok(()),
-    };
-    let duration = a.duration.as_ref().map(|d| cx.dur(d, "duration")).transpose()?;
-    let needs_duration =
-        matches!(verb, "pause" | "disconnect" | "partition" | "loss" | "delay" | "throttle" | "fill-disk");
-    if needs_duration && duration.is_none() {
-        return Err(
-            cx.err(raw.span(), format!("action {verb:?} needs a duration (how long until it is reverted)"))
-        );
-    }
-    if let (Some(d), Some(ds)) = (duration, a.duration.as_ref()) {
-        if matches!(verb, "restart" | "exec") {
-            return Err(not_for("duration", ds.span()));
-        }
-        if at + d > total {
-            return Err(cx.err(
-                ds.span(),
-                format!(
-                    "{verb} at {} for {} lasts past the end of the load ({})",
-                    a.at.get_ref(),
-                    ds.get_ref(),
-                    duration::human(total)
-                ),
-            ));
-        }
-    }
-    let span_of = |o: &Option<S<String>>| o.as_ref().map(|s| s.span());
-    if verb != "kill" {
-        reject(span_of(&a.signal), "signal")?;
-    }
-    if !matches!(verb, "stop" | "restart") {
-        reject(span_of(&a.timeout), "timeout")?;
-    }
-    if verb != "disconnect" {
-        reject(span_of(&a.network), "network")?;
-    }
-    if !matches!(verb, "partition" | "loss") {
-        reject(a.peers.as_ref().map(|p| p.span()), "peers")?;
-    }
-    if verb != "loss" {
-        reject(a.percent.as_ref().map(|p| p.span()), "percent")?;
-    }
-    if verb != "delay" {
-        reject(span_of(&a.latency), "latency")?;
-        reject(span_of(&a.jitter), "jitter")?;
-    }
-    if verb != "throttle" {
-        reject(span_of(&a.rate), "rate")?;
-    }
-    if verb != "fill-disk" {
-        for (field, v) in [("path", &a.path), ("size", &a.size), ("free", &a.free), ("max_fill", &a.max_fill)]
-        {
-            reject(span_of(v), field)?;
-        }
-    }
-    if verb != "exec" {
-        reject(a.command.as_ref().map(|c| c.span()), "command")?;
-        reject(span_of(&a.user), "user")?;
-    }
-    let action = match verb {
-        "kill" => {
-            let signal =
-                a.signal.as_ref().map(|s| s.get_ref().to_uppercase()).unwrap_or_else(|| "SIGKILL".into());
-            let signal = if signal.starts_with("SIG") { signal } else { format!("SIG{signal}") };
-            if !SIGNALS.contains(&signal.as_str()) {
-                let span = a.signal.as_ref().map(|s| s.span()).unwrap_or(raw.span());
-                return Err(
-                    cx.err(span, format!("unknown signal {signal:?} (one of {})", SIGNALS.join(", ")))
-                );
-            }
-            Action::Kill { signal }
-        }
-        "stop" => Action::Stop { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
-        "restart" => Action::Restart { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
-        "pause" => Action::Pause,
-        "disconnect" => {
-            let n = a.network.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"disconnect\" needs network = \"<compose network>\"")
-            })?;
-            if !spec.networks.contains(n.get_ref()) && n.get_ref() != "default" {
-                return Err(cx.err(
-                    n.span(),
-                    format!(
-                        "unknown network {:?} in stack {} (networks: {})",
-                        n.get_ref(),
-                        spec.name,
-                        spec.networks.join(", ")
-                    ),
-                ));
-            }
-            Action::Disconnect { network: n.get_ref().clone() }
-        }
-        "partition" => {
-            let p = a
-                .peers
-                .as_ref()
-                .ok_or_else(|| cx.err(raw.span(), "action \"partition\" needs peers = [\"service\", ...]"))?;
-            check_services(cx, spec, p.span(), p.get_ref())?;
-            if let Some(both) = p.get_ref().iter().find(|s| services.contains(s)) {
-                return Err(cx.err(p.span(), format!("service {both:?} is both a target and a peer")));
-            }
-            Action::Partition { peers: p.get_ref().clone() }
-        }
-        "loss" => {
-            let pct = a.percent.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"loss\" needs percent = <share of packets dropped, 0-100>")
-            })?;
-            if !(*pct.get_ref() > 0.0 && *pct.get_ref() <= 100.0) {
-                return Err(
-                    cx.err(pct.span(), format!("percent {} must be above 0 and at most 100", pct.get_ref()))
-                );
-            }
-            let peers = match &a.peers {
-                Some(p) => {
-                    check_services(cx, spec, p.span(), p.get_ref())?;
-                    if let Some(both) = p.get_ref().iter().find(|s| services.contains(s)) {
-                        return Err(cx.err(p.span(), format!("service {both:?} is both a target and a peer")));
-                    }
-                    p.get_ref().clone()
-                }
-                None => Vec::new(),
-            };
-            Action::Loss { percent: *pct.get_ref(), peers }
-        }
-        "delay" => {
-            let l = a.latency.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"delay\" needs latency = \"<added delay, e.g. 200ms>\"")
-            })?;
-            let latency = cx.dur(l, "latency")?;
-            let jitter = cx.opt_dur(&a.jitter, "jitter", Duration::ZERO)?;
-            if latency.is_zero() {
-                return Err(cx.err(l.span(), "latency must be above 0"));
-            }
-            if let Some(j) = a.jitter.as_ref().filter(|_| jitter > latency) {
-                return Err(cx.err(j.span(), "jitter must not exceed latency"));
-            }
-            Action::Delay { latency, jitter }
-        }
-        "throttle" => {
-            let r = a.rate.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"throttle\" needs rate = \"<bandwidth, e.g. 1mbit>\"")
-            })?;
-            let kbit =
-                crate::units::parse_kbit(r.get_ref()).map_err(|e| cx.err(r.span(), format!("rate: {e}")))?;
-            Action::Throttle { kbit }
-        }
-        "fill-disk" => {
-            let path = a.path.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"fill-disk\" needs path = \"<a directory in the target>\"")
-            })?;
-            if !path.get_ref().starts_with('/') || path.get_ref().contains('\'') {
-                return Err(cx.err(
-                    path.span(),
-                    format!("path {:?} must be absolute (and without quotes)", path.get_ref()),
-                ));
-            }
-            let bytes = |v: &S<String>, what: &str| {
-                crate::units::parse_bytes(v.get_ref()).map_err(|e| cx.err(v.span(), format!("{what}: {e}")))
-            };
-            let amount = match (&a.size, &a.free) {
-                (Some(v), None) => crate::fault::diskfill::Amount::Size(bytes(v, "size")?),
-                (None, Some(v)) => crate::fault::diskfill::Amount::Free(bytes(v, "free")?),
-                (Some(v), Some(_)) => return Err(cx.err(v.span(), "give size or free, not both")),
-                (None, None) => return Err(cx.err(
-                    raw.span(),
-                    "action \"fill-disk\" needs size = \"<bytes to write>\" or free = \"<bytes to leave>\"",
-                )),
-            };
-            let max_fill = match &a.max_fill {
-                Some(v) => bytes(v, "max_fill")?,
-                None => DEFAULT_MAX_FILL,
-            };
-            if let crate::fault::diskfill::Amount::Size(n) = amount {
-                if n > max_fill {
-                    let span = a.size.as_ref().map(|v| v.span()).unwrap_or(raw.span());
-                    return Err(cx.err(
-                        span,
-                        format!(
-                            "size {} is above max_fill ({}): raise max_fill if you mean it",
-                            crate::units::human_bytes(n),
-                            crate::units::human_bytes(max_fill)
-                        ),
-                    ));
-                }
-            }
-            Action::FillDisk { path: path.get_ref().clone(), amount, max_fill }
-        }
-        "exec" => {
-            let c = a.command.as_ref().ok_or_else(|| {
-                cx.err(raw.span(), "action \"exec\" needs command = [\"program\", \"arg\", ...]")
-            })?;
-            if c.get_ref().is_empty() {
-                return Err(cx.err(c.span(), "command is empty"));
-            }
-            Action::Exec { command: c.get_ref().clone(), user: a.user.as_ref().map(|u| u.get_ref().clone()) }
-        }
-        other => {
-            return Err(cx.err(
-                a.action.span(),
-                format!(
-                "unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, loss, delay, \
-                     throttle, fill-disk, exec)"
-            ),
-            ))
-        }
-    };
-    let place = super::error::line_col(cx.text, a.action.span().start);
-    Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
 }
 
 /// A stack written as a path (or a `.yml` file name) is relative to the scenario's folder; a bare name is a
@@ -639,7 +390,7 @@ fn stack_argument(file: &Path, stack: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::model::Pick;
+    use crate::scenario::model::{Action, Pick};
 
     const HEAD: &str = "name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"30s\"\n";
 
@@ -811,6 +562,146 @@ mod tests {
         assert!(msg("path = \"/d\"\nsize = \"8\"\n").contains("no unit"));
         let e = fault("path = \"/d\"\nsize = \"8\"\n").unwrap_err();
         assert_eq!((e.line, e.col), (10, 8));
+    }
+
+    #[test]
+    fn no_message_is_empty_or_speaks_of_hadrills_insides() {
+        for (text, place, says) in [
+            (format!("{HEAD}# bad\x7f comment\n"), (4, 6), "character '\\u{7f}' is not allowed"),
+            (format!("{HEAD}[load]\nrate ="), (5, 7), "the file ends where a value is expected"),
+            (format!("{HEAD}[load]\nrate =\nx = 1\n"), (5, 7), "invalid string"),
+            (format!("{HEAD}[load]\ntarget = \"lb:99999\"\n"), (5, 10), "port \"99999\" is not a port"),
+            (format!("{HEAD}[load]\ntarget = \"lb:0\"\n"), (5, 10), "port \"0\" is not a port"),
+            (
+                format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"kill\"\ntarget = 5\n"),
+                (7, 10),
+                "target must be a service name or a list",
+            ),
+            (format!("{HEAD}load = 5\n"), (4, 8), "expected a [load] table"),
+            (format!("{HEAD}measure = []\n"), (4, 11), "expected a [measure] table"),
+            (
+                "stack = \"web-haproxy-pg\"\nduration = \"0.5s\"\n".into(),
+                (2, 12),
+                "duration \"0.5s\" must be",
+            ),
+            (
+                "duration = \"30s\"\nstack = \"redis-sentinel\"\n[load]\nrate = 5\n".into(),
+                (2, 9),
+                "names no HTTP endpoint",
+            ),
+            (format!("{HEAD}[load]\nmax_in_flight = 9223372036854775807\n"), (5, 17), "between 1 and 10000"),
+            (format!("{HEAD}[load]\nrate = 4294967297\n"), (5, 8), "rate"),
+        ] {
+            let (line, col, msg) = err_at(&text);
+            assert!(msg.contains(says), "{text:?}: {msg}");
+            assert_eq!((line, col), place, "{text:?}: {msg}");
+            for inside in ["Raw", "OneOrMany", "untagged"] {
+                assert!(!msg.contains(inside), "{text:?}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn bandwidths_past_the_range_are_refused_not_wrapped() {
+        let (line, _, msg) = err_at(&format!(
+            "{HEAD}[[fault]]\nat = \"1s\"\naction = \"throttle\"\ntarget = \"app1\"\nduration = \"2s\"\nrate = \"18446744073709552mbit\"\n"
+        ));
+        assert_eq!(line, 9);
+        assert!(msg.contains("out of range"), "{msg}");
+    }
+
+    /// A `[[fault]]` entry at `at` on `target` (a TOML value) with `rest` as its other lines.
+    fn entry(at: &str, action: &str, target: &str, rest: &str) -> String {
+        format!("[[fault]]\nat = \"{at}\"\naction = \"{action}\"\ntarget = {target}\n{rest}")
+    }
+
+    #[test]
+    fn check_refuses_what_could_only_fail_later() {
+        let d = |s: &str| format!("duration = \"{s}\"\n");
+        let pause = |at: &str, len: &str| entry(at, "pause", "\"app1\"", &d(len));
+        for (body, line, says) in [
+            (pause("1s", "5s") + &pause("3s", "2s"), 11, "\"app1\" is paused"),
+            (
+                entry("1s", "kill", "\"app1\"", "") + &pause("3s", "1s"),
+                10,
+                "\"app1\" is down, from the kill at 1.00s",
+            ),
+            (
+                entry("1s", "stop", "[\"app1\", \"app2\"]", &d("2s"))
+                    + &entry("2s", "exec", "\"app2\"", "command = [\"true\"]\n"),
+                11,
+                "is down",
+            ),
+            (
+                entry("1s", "disconnect", "\"app1\"", &(d("5s") + "network = \"db\"\n"))
+                    + &entry("2s", "disconnect", "\"app1\"", &(d("1s") + "network = \"db\"\n")),
+                12,
+                "already disconnected",
+            ),
+            (
+                entry("1s", "partition", "\"app1\"", &(d("5s") + "peers = [\"lb\"]\n"))
+                    + &entry("2s", "loss", "\"app1\"", &(d("1s") + "percent = 5\n")),
+                12,
+                "one iptables chain",
+            ),
+            (
+                entry("1s", "throttle", "\"app1\"", &(d("5s") + "rate = \"1mbit\"\n"))
+                    + &entry("2s", "throttle", "\"app1\"", &(d("1s") + "rate = \"2mbit\"\n")),
+                12,
+                "one qdisc",
+            ),
+            (
+                entry("1s", "delay", "\"app1\"", &(d("5s") + "latency = \"100ms\"\n"))
+                    + &entry("2s", "throttle", "[\"app2\", \"app1\"]", &(d("1s") + "rate = \"2mbit\"\n")),
+                12,
+                "one qdisc",
+            ),
+            (entry("1s", "kill", "[\"app1\", \"app1\"]", ""), 7, "\"app1\" is named twice"),
+            (pause("1s", "0s"), 8, "duration \"0s\" must be above 0"),
+            ("[measure]\nstable_for = \"1h\"\n".into(), 5, "stable_for \"1h\" is not shorter than the drill"),
+            (
+                entry("1s", "disconnect", "\"lb\"", &(d("1s") + "network = \"db\"\n")),
+                9,
+                "\"lb\" is not on network \"db\" (it joins: front)",
+            ),
+            (
+                entry("1s", "disconnect", "\"app1\"", &(d("1s") + "network = \"default\"\n")),
+                9,
+                "not on network \"default\"",
+            ),
+            ("[load]\ntimeout = \"0s\"\n".into(), 5, "timeout \"0s\" must be above 0"),
+            ("[load]\nverify_timeout = \"0ms\"\n".into(), 5, "verify_timeout \"0ms\" must be above 0"),
+            (entry("1s", "exec", "\"app1\"", "command = [\"\"]\n"), 8, "program \"\" is empty"),
+        ] {
+            let (l, _, msg) = err_at(&format!("{HEAD}{body}"));
+            assert!(msg.contains(says), "{body}: {msg}");
+            assert_eq!(l, line, "{body}: {msg}");
+        }
+    }
+
+    #[test]
+    fn overlaps_that_compose_are_accepted() {
+        let d = |s: &str| format!("duration = \"{s}\"\n");
+        for body in [
+            entry("1s", "kill", "\"app1\"", "")
+                + &entry("2s", "restart", "\"app1\"", "")
+                + &entry("3s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "kill", "\"app1\"", &d("2s")) + &entry("3s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "pause", "\"app1\"", &d("2s")) + &entry("1s", "pause", "\"app2\"", &d("2s")),
+            entry("1s", "delay", "\"app1\"", &(d("5s") + "latency = \"100ms\"\n"))
+                + &entry("2s", "partition", "\"app1\"", &(d("1s") + "peers = [\"lb\"]\n")),
+            entry("1s", "disconnect", "\"app1\"", &(d("5s") + "network = \"db\"\n"))
+                + &entry("2s", "disconnect", "\"app1\"", &(d("1s") + "network = \"front\"\n"))
+                + &entry("2s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "kill", "[\"app1\", \"app2\"]", "pick = \"one\"\n")
+                + &entry("2s", "pause", "\"app1\"", &d("1s")),
+            entry("1s", "kill", "\"app1\"", "signal = \"HUP\"\n")
+                + &entry("2s", "pause", "\"app1\"", &d("1s")),
+        ] {
+            if let Err(e) = check(&format!("{HEAD}{body}")) {
+                panic!("{body}: {e}");
+            }
+        }
     }
 
     #[test]

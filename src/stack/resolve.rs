@@ -159,6 +159,8 @@ pub struct StackSpec {
     pub active_profiles: Vec<String>,
     /// An env file for Compose; `None` means Compose's own default (`.env` next to the compose file).
     pub env_file: Option<PathBuf>,
+    /// The networks each service joins (`default` when it names none; none with a `network_mode`).
+    pub service_networks: BTreeMap<String, Vec<String>>,
 }
 
 const COMPOSE_NAMES: [&str; 4] = ["docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"];
@@ -202,7 +204,9 @@ fn find_compose_in(dir: &Path) -> Option<PathBuf> {
 /// Reads a compose file's services, networks, volumes and `x-hadrill` metadata.
 pub fn load(file: &Path) -> Result<StackSpec> {
     let file = file.canonicalize().map_err(|e| Error::io(file, e))?;
-    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    let bad = |message: String| Error::ComposeFile { path: file.clone(), message };
+    let bytes = crate::limits::read_capped(&file, crate::limits::MAX_COMPOSE_BYTES).map_err(&bad)?;
+    let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {}", e.utf8_error())))?;
     let name =
         file.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("stack").to_string();
     parse(&name, &file, &text)
@@ -210,6 +214,7 @@ pub fn load(file: &Path) -> Result<StackSpec> {
 
 fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
     let bad = |message: String| Error::ComposeFile { path: file.to_path_buf(), message };
+    crate::limits::check_yaml_nesting(text).map_err(bad)?;
     let mut doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| bad(format!("not valid YAML: {e}")))?;
     // Compose files share settings with `<<: *anchor`; serde_yaml leaves merge keys to the caller.
@@ -247,6 +252,12 @@ fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
             }
         }
     }
+    let mut service_networks = BTreeMap::new();
+    for (k, v) in map.get("services").and_then(|v| v.as_mapping()).into_iter().flatten() {
+        if let Some(k) = k.as_str() {
+            service_networks.insert(k.to_string(), networks_of(v));
+        }
+    }
     let meta = match map.get("x-hadrill") {
         Some(v) => serde_yaml::from_value(v.clone()).map_err(|e| bad(format!("x-hadrill: {e}")))?,
         None => StackMeta::default(),
@@ -265,6 +276,7 @@ fn parse(name: &str, file: &Path, text: &str) -> Result<StackSpec> {
         service_profiles,
         active_profiles: Vec::new(),
         env_file: None,
+        service_networks,
     };
     spec.with_profiles(&[]);
     Ok(spec)
@@ -279,6 +291,23 @@ pub fn sanitize(name: &str) -> String {
         "stack".into()
     } else {
         s
+    }
+}
+
+/// The networks a compose service joins: its `networks` list or map, `default` without one, none with a
+/// `network_mode`.
+fn networks_of(service: &serde_yaml::Value) -> Vec<String> {
+    if service.get("network_mode").is_some() {
+        return Vec::new();
+    }
+    match service.get("networks") {
+        Some(serde_yaml::Value::Sequence(list)) => {
+            list.iter().filter_map(|n| n.as_str().map(str::to_string)).collect()
+        }
+        Some(serde_yaml::Value::Mapping(map)) => {
+            map.keys().filter_map(|n| n.as_str().map(str::to_string)).collect()
+        }
+        _ => vec!["default".to_string()],
     }
 }
 
