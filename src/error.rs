@@ -46,6 +46,12 @@ pub enum Error {
     },
     #[error("interrupted")]
     Interrupted,
+    #[error("the drill crashed (faults reverted, stack removed): {0}")]
+    Crashed(String),
+    #[error("cannot probe the kernel's network features: {0}")]
+    KernelProbe(String),
+    #[error("{}", abandoned_message(left))]
+    CleanupAbandoned { left: Vec<String>, interrupted: bool },
     #[error("{0}")]
     Other(String),
 }
@@ -54,7 +60,7 @@ impl Error {
     /// The process exit code this error maps to.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Interrupted => exit_codes::INTERRUPTED,
+            Error::Interrupted | Error::CleanupAbandoned { interrupted: true, .. } => exit_codes::INTERRUPTED,
             _ => exit_codes::UNUSABLE,
         }
     }
@@ -66,6 +72,17 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io { path: path.into(), source }
     }
+}
+
+/// Where hadrill stopped waiting for its cleanup: what may be left, and the command that removes it.
+fn abandoned_message(left: &[String]) -> String {
+    let mut s = String::from("stopped waiting for the cleanup; these may be left behind:");
+    for l in left {
+        s.push_str("\n  - ");
+        s.push_str(l);
+    }
+    s.push_str("\nremove them with: hadrill clean   (hadrill clean --dry-run lists them first)");
+    s
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

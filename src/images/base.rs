@@ -77,18 +77,20 @@ pub async fn decide_here(docker: &Docker, base: &str) -> BaseAction {
 }
 
 /// Makes sure the base image exists, bootstrapping it if needed. Says so in one line when it acts.
-pub async fn ensure(docker: &Docker, base: &str) -> Result<()> {
+pub async fn ensure(docker: &Docker, base: &str, console: &crate::drill::console::Reporter) -> Result<()> {
     match decide_here(docker, base).await {
         BaseAction::UsePresent | BaseAction::Pull => Ok(()),
         BaseAction::Impossible(why) => Err(Error::Image { image: base.to_string(), message: why }),
         BaseAction::Bootstrap => {
-            eprintln!("base image {base} is missing and cannot be pulled: making it with debootstrap (about a minute)");
+            console.phase(format!(
+                "base image {base} is missing and cannot be pulled: making it with debootstrap (about a minute)"
+            ));
             let base = base.to_string();
             let started = std::time::Instant::now();
             tokio::task::spawn_blocking(move || bootstrap(&base))
                 .await
                 .map_err(|e| Error::Other(format!("bootstrap task failed: {e}")))??;
-            eprintln!("base image made in {:.0}s", started.elapsed().as_secs_f64());
+            console.phase(format!("base image made in {:.0}s", started.elapsed().as_secs_f64()));
             Ok(())
         }
     }

@@ -33,9 +33,15 @@ impl Drop for Guard {
 pub async fn up(stack: &str) -> (Docker, RunningStack, Vec<Container>, Guard) {
     let docker = hadrill::docker::connect::connect().await.expect("docker reachable");
     let spec = resolve::resolve(stack).expect("bundled stack");
-    hadrill::images::build::ensure(&docker, &spec, hadrill::images::base::DEFAULT_BASE, false)
-        .await
-        .expect("images build");
+    hadrill::images::build::ensure(
+        &docker,
+        &spec,
+        hadrill::images::base::DEFAULT_BASE,
+        false,
+        &Default::default(),
+    )
+    .await
+    .expect("images build");
     let compose = ComposeCli::detect().await.expect("compose found");
     let running = RunningStack::prepare(spec, compose).expect("prepare");
     let guard = Guard { project: running.project.clone() };
