@@ -101,6 +101,7 @@ async fn delay_runs_with_netem_and_is_refused_clearly_without() {
             "names the file, the place and what is missing: {stderr}"
         );
         assert!(!stderr.contains("bringing up"), "refused before the stack came up: {stderr}");
+        assert!(!stderr.contains("images for"), "refused before the stack's images: {stderr}");
         assert!(!reports.exists(), "no report for a drill that did not start");
     }
     let after = cleanup::list(&docker, &Scope::All).await.unwrap().len();

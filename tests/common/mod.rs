@@ -70,3 +70,57 @@ pub async fn drill(file: &str) -> hadrill::report::Report {
     eprintln!("{}\nreport: {}", hadrill::report::markdown::console_verdict(&report), dir.display());
     report
 }
+
+/// Runs `hadrill run <scenario> --reports <reports> <extra>`; once a stderr line contains `trigger`, sends
+/// SIGINT `signals` times, `gap` apart. Returns the exit code, stderr, and when the trigger was seen.
+pub fn run_interrupted(
+    scenario: &std::path::Path,
+    reports: &std::path::Path,
+    extra: &[&str],
+    trigger: &str,
+    signals: usize,
+    gap: std::time::Duration,
+) -> (Option<i32>, String, Option<std::time::Instant>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(hadrill_bin())
+        .arg("run")
+        .arg(scenario)
+        .arg("--reports")
+        .arg(reports)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hadrill");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    let mut seen = None;
+    for line in rx.iter() {
+        log.push_str(&line);
+        log.push('\n');
+        if seen.is_none() && line.contains(trigger) {
+            seen = Some(std::time::Instant::now());
+            for _ in 0..signals {
+                std::thread::sleep(gap);
+                Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+            }
+        }
+    }
+    let status = child.wait().expect("wait");
+    (status.code(), log, seen)
+}
+
+/// The project name `hadrill run` printed.
+pub fn project_in(log: &str) -> String {
+    log.split_whitespace()
+        .find(|w| w.starts_with("hadrill-web-haproxy-pg-"))
+        .expect("project in log")
+        .to_string()
+}
