@@ -72,16 +72,7 @@ async fn delay_runs_with_netem_and_is_refused_clearly_without() {
     let _serial = common::SERIAL.lock().await;
     let docker = hadrill::docker::connect::connect().await.unwrap();
     // The helper image the kernel probe needs (built with any stack's images).
-    let spec = hadrill::stack::resolve::resolve("pg-sync").unwrap();
-    hadrill::images::build::ensure(
-        &docker,
-        &spec,
-        hadrill::images::base::DEFAULT_BASE,
-        false,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    common::images(&docker, "pg-sync").await;
     let netem = hadrill::fault::netfault::kernel_features().await.unwrap().netem;
     let reports = std::env::temp_dir().join(format!("hadrill-delay-{}", std::process::id()));
     let before = cleanup::list(&docker, &Scope::All).await.unwrap().len();

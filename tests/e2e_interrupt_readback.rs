@@ -5,57 +5,65 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hadrill::cleanup::{self, Scope};
 
-fn scenario() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/readback-interrupt.toml")
+/// What one interrupted run of the read-back scenario gave.
+struct Interrupted {
+    code: Option<i32>,
+    log: String,
+    /// When the trigger line appeared.
+    seen: Instant,
+    project: String,
+    reports: std::path::PathBuf,
+    _guard: common::Guard,
 }
 
-fn reports(tag: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("hadrill-readback-{tag}-{}", std::process::id()))
+/// Runs the scenario and sends `signals` SIGINTs, `gap` apart, once a stderr line contains `trigger`.
+fn interrupt(trigger: &str, signals: usize, gap: Duration) -> Interrupted {
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/readback-interrupt.toml");
+    let reports = std::env::temp_dir().join(format!("hadrill-readback-{signals}-{}", std::process::id()));
+    let (code, log, seen) = common::run_interrupted(&scenario, &reports, &[], trigger, signals, gap);
+    let project = common::project_in(&log);
+    let _guard = common::Guard { project: project.clone() };
+    let seen = seen.unwrap_or_else(|| panic!("{trigger:?} never appeared:\n{log}"));
+    Interrupted { code, log, seen, project, reports, _guard }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_during_the_settle_pause_aborts_the_read_back() {
     let _serial = common::SERIAL.lock().await;
-    let reports = reports("settle");
-    let (code, log, seen) =
-        common::run_interrupted(&scenario(), &reports, &[], "settling", 1, Duration::from_secs(1));
-    let project = common::project_in(&log);
-    let _guard = common::Guard { project: project.clone() };
-    let seen = seen.unwrap_or_else(|| panic!("the settle pause never started:\n{log}"));
-    assert_eq!(code, Some(130), "{log}");
-    let after = seen.elapsed();
+    let run = interrupt("settling", 1, Duration::from_secs(1));
+    let log = &run.log;
+    assert_eq!(run.code, Some(130), "{log}");
+    let after = run.seen.elapsed();
     assert!(
         after < Duration::from_secs(50),
         "slept through the 60s pause after the interrupt ({after:?}):\n{log}"
     );
-    let run = std::fs::read_dir(reports.join("readback-interrupt")).unwrap().flatten().next().unwrap().path();
+    let dir =
+        std::fs::read_dir(run.reports.join("readback-interrupt")).unwrap().flatten().next().unwrap().path();
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["verdict"], "aborted");
     assert_eq!(
         report["measurement"]["writes"]["rpo"]["status"], "unknown",
         "an aborted drill does not claim RPO 0"
     );
     let docker = hadrill::docker::connect::connect().await.unwrap();
-    let left = cleanup::count(&docker, &Scope::Project(project.clone())).await.unwrap();
-    assert_eq!(left.total(), 0, "left behind by {project}: {left}\n{log}");
+    let left = cleanup::count(&docker, &Scope::Project(run.project.clone())).await.unwrap();
+    assert_eq!(left.total(), 0, "left behind by {}: {left}\n{log}", run.project);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_third_sigint_exits_with_what_may_be_left_and_the_clean_line() {
     let _serial = common::SERIAL.lock().await;
-    let reports = reports("third");
-    let (code, log, seen) =
-        common::run_interrupted(&scenario(), &reports, &[], "pause app1", 3, Duration::from_millis(300));
-    let project = common::project_in(&log);
-    let _guard = common::Guard { project: project.clone() };
-    assert!(seen.is_some(), "the pause never started:\n{log}");
-    assert_eq!(code, Some(130), "{log}");
+    let run = interrupt("pause app1", 3, Duration::from_millis(300));
+    let log = &run.log;
+    assert_eq!(run.code, Some(130), "{log}");
     assert!(log.contains("may be left behind"), "{log}");
-    assert!(log.contains(&format!("project {project}")), "names the project: {log}");
+    assert!(log.contains(&format!("project {}", run.project)), "names the project: {log}");
     assert!(log.contains("hadrill clean"), "{log}");
 }

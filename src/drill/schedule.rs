@@ -209,17 +209,21 @@ mod tests {
         Duration::from_secs(s)
     }
 
+    /// A fake whose reverts take `revert_takes`, and a schedule of `actions` on it under `token`.
+    fn started(
+        revert_takes: Duration,
+        actions: &[Planned],
+        token: &CancellationToken,
+    ) -> (Arc<Fake>, Schedule<Fake>) {
+        let fake = Fake::new(revert_takes);
+        let s = Schedule::start(fake.clone(), actions, Clock::start(), token, &Reporter::silent());
+        (fake, s)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn faults_fire_at_their_offsets_and_revert_at_their_ends() {
-        let fake = Fake::new(Duration::ZERO);
         let token = CancellationToken::new();
-        let s = Schedule::start(
-            fake.clone(),
-            &[pause(0, 2, 3), pause(1, 4, 1)],
-            Clock::start(),
-            &token,
-            &Reporter::silent(),
-        );
+        let (fake, s) = started(Duration::ZERO, &[pause(0, 2, 3), pause(1, 4, 1)], &token);
         tokio::time::sleep(secs(10)).await;
         let played = s.finish().await;
         assert_eq!(played.iter().map(|a| a.index).collect::<Vec<_>>(), [0, 1]);
@@ -229,15 +233,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_revert_due_after_the_load_runs_when_the_load_ends() {
-        let fake = Fake::new(Duration::ZERO);
         let token = CancellationToken::new();
-        let s = Schedule::start(
-            fake.clone(),
-            &[pause(0, 1, 60), pause(1, 20, 1)],
-            Clock::start(),
-            &token,
-            &Reporter::silent(),
-        );
+        let (fake, s) = started(Duration::ZERO, &[pause(0, 1, 60), pause(1, 20, 1)], &token);
         tokio::time::sleep(secs(5)).await;
         s.finish().await;
         assert_eq!(fake.applied(), BTreeMap::from([(0, secs(1))]), "the fault due at 20s never fires");
@@ -248,15 +245,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_cancel_during_a_pending_revert_reverts_now_and_fires_nothing_more() {
-        let fake = Fake::new(secs(2));
         let drill = CancellationToken::new();
-        let s = Schedule::start(
-            fake.clone(),
-            &[pause(0, 1, 30), pause(1, 10, 5)],
-            Clock::start(),
-            &drill,
-            &Reporter::silent(),
-        );
+        let (fake, s) = started(secs(2), &[pause(0, 1, 30), pause(1, 10, 5)], &drill);
         tokio::time::sleep(secs(3)).await;
         drill.cancel();
         tokio::time::sleep(secs(1)).await;
@@ -294,10 +284,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_dropped_schedule_fires_nothing_even_with_its_token_alive() {
-        let fake = Fake::new(Duration::ZERO);
         let token = CancellationToken::new();
-        let actions = [pause(0, 1, 30), pause(1, 5, 1)];
-        let s = Schedule::start(fake.clone(), &actions, Clock::start(), &token, &Reporter::silent());
+        let (fake, s) = started(Duration::ZERO, &[pause(0, 1, 30), pause(1, 5, 1)], &token);
         tokio::time::sleep(secs(2)).await;
         drop(s);
         tokio::time::sleep(secs(60)).await;

@@ -29,19 +29,20 @@ impl Drop for Guard {
     }
 }
 
+/// Builds the images of a bundled stack as needed; returns its spec.
+pub async fn images(docker: &Docker, stack: &str) -> hadrill::stack::StackSpec {
+    let spec = resolve::resolve(stack).expect("bundled stack");
+    let base = hadrill::images::base::DEFAULT_BASE;
+    hadrill::images::build::ensure(docker, &spec, base, false, &Default::default())
+        .await
+        .expect("images build");
+    spec
+}
+
 /// Builds images as needed and brings `stack` up; returns the handle, its containers and a cleanup guard.
 pub async fn up(stack: &str) -> (Docker, RunningStack, Vec<Container>, Guard) {
     let docker = hadrill::docker::connect::connect().await.expect("docker reachable");
-    let spec = resolve::resolve(stack).expect("bundled stack");
-    hadrill::images::build::ensure(
-        &docker,
-        &spec,
-        hadrill::images::base::DEFAULT_BASE,
-        false,
-        &Default::default(),
-    )
-    .await
-    .expect("images build");
+    let spec = images(&docker, stack).await;
     let compose = ComposeCli::detect().await.expect("compose found");
     let running = RunningStack::prepare(spec, compose).expect("prepare");
     let guard = Guard { project: running.project.clone() };
