@@ -51,7 +51,7 @@ pub enum Error {
     #[error("cannot probe the kernel's network features: {0}")]
     KernelProbe(String),
     #[error("{}", abandoned_message(left))]
-    CleanupAbandoned { left: Vec<String>, interrupted: bool },
+    CleanupAbandoned { left: Vec<String> },
     #[error("{0}")]
     Other(String),
 }
@@ -60,7 +60,7 @@ impl Error {
     /// The process exit code this error maps to.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Interrupted | Error::CleanupAbandoned { interrupted: true, .. } => exit_codes::INTERRUPTED,
+            Error::Interrupted | Error::CleanupAbandoned { .. } => exit_codes::INTERRUPTED,
             _ => exit_codes::UNUSABLE,
         }
     }
@@ -86,3 +86,19 @@ fn abandoned_message(left: &[String]) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_abandoned_cleanup_lists_what_may_be_left_and_how_to_remove_it() {
+        let e = Error::CleanupAbandoned {
+            left: vec!["unpause app1".into(), "the containers of project p".into()],
+        };
+        let text = e.to_string();
+        assert!(text.contains("\n  - unpause app1\n  - the containers of project p\n"), "{text}");
+        assert!(text.contains("hadrill clean"), "{text}");
+        assert_eq!(e.exit_code(), exit_codes::INTERRUPTED);
+    }
+}

@@ -7,9 +7,8 @@
 //! 4. after the load: every pending revert, a settle pause, the read-back of written keys (Ctrl-C stops both:
 //!    the recording is then marked aborted, RPO unknown);
 //! 5. the recording, with the ledger's revert facts filled once;
-//! 6. teardown (unless `keep`), whatever happened: success, failure, interrupt, panic. After a Ctrl-C, or once
-//!    the cleanup starts, hadrill waits at most [`CLEANUP_BOUND`] (or until a third Ctrl-C) and then says what
-//!    may be left.
+//! 6. teardown (unless `keep`), whatever happened: success, failure, interrupt, panic. After a Ctrl-C, hadrill
+//!    waits at most [`CLEANUP_BOUND`] (or until a third Ctrl-C) and then says what may be left.
 //!
 //! The body runs in its own task ([`schedule::guarded`]) so that a panic in it still reaches the reverts and the
 //! teardown. Everything the drill says goes to its [`Reporter`].
@@ -41,8 +40,9 @@ use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
 use crate::stack::{resolve, RunningStack, UpOptions};
 use crate::timeline::{Clock, Verification};
 
-/// How long hadrill waits for the cleanup (reverts and teardown), counted from the first Ctrl-C or from the
-/// start of the cleanup, before it stops waiting and lists what may be left.
+/// How long hadrill waits for the cleanup (reverts and teardown) after the first Ctrl-C, before it stops waiting
+/// and lists what may be left. Without an interrupt, cleanup is not cut short: a user sees it run and can press
+/// Ctrl-C.
 pub const CLEANUP_BOUND: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
@@ -95,7 +95,6 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
         .await?;
     let running = RunningStack::prepare(spec, compose)?;
     let ledger = Arc::new(Ledger::new(docker.clone()));
-    let cleaning = CancellationToken::new();
     let flow = async {
         console.phase(format!("bringing up {} as {}", running.spec.name, running.project));
         let up_opts = UpOptions { timeout: opts.up_timeout };
@@ -109,16 +108,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
             Err(Error::Interrupted) => (Err(Error::Interrupted), false),
             Err(e) => return Err(e), // `up` removed what it started
         };
-        cleaning.cancel();
         tear_down(&docker, &running, keep, console).await;
         drilled
     };
     tokio::select! {
         drilled = flow => drilled,
-        _ = deadline(&interrupts, &cleaning) => Err(Error::CleanupAbandoned {
-            left: left_behind(&ledger, &running, opts.keep),
-            interrupted: interrupts.cancel.is_cancelled(),
-        }),
+        _ = deadline(&interrupts) => Err(Error::CleanupAbandoned { left: left_behind(&ledger, &running, opts.keep) }),
     }
 }
 
@@ -139,13 +134,10 @@ async fn until_cancelled<T>(cancel: &CancellationToken, f: impl Future<Output = 
     }
 }
 
-/// Resolves when hadrill should stop waiting for the cleanup: [`CLEANUP_BOUND`] after the first Ctrl-C or the
-/// start of the cleanup, or at the third Ctrl-C.
-async fn deadline(interrupts: &Interrupts, cleaning: &CancellationToken) {
-    tokio::select! {
-        _ = interrupts.cancel.cancelled() => {}
-        _ = cleaning.cancelled() => {}
-    }
+/// Resolves when hadrill should stop waiting for the cleanup: [`CLEANUP_BOUND`] after the first Ctrl-C, or at
+/// the third.
+async fn deadline(interrupts: &Interrupts) {
+    interrupts.cancel.cancelled().await;
     tokio::select! {
         _ = tokio::time::sleep(CLEANUP_BOUND) => {}
         _ = interrupts.abandon.cancelled() => {}

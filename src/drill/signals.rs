@@ -1,8 +1,8 @@
 //! Ctrl-C and SIGTERM: the first cancels the drill (the load and any read-back stop, faults are reverted, the
 //! stack torn down, the report written and marked aborted); a second one says cleanup is still running, since
-//! leaving faults in place would be worse than waiting a few seconds more; a third one stops waiting (as does a
-//! cleanup longer than [`super::run::CLEANUP_BOUND`]): hadrill exits with the list of what may be left and the
-//! `hadrill clean` line.
+//! leaving faults in place would be worse than waiting a few seconds more; a third one, or a cleanup still
+//! running [`super::run::CLEANUP_BOUND`] after the first, stops waiting: hadrill exits with the list of what may
+//! be left and the `hadrill clean` line.
 
 use tokio_util::sync::CancellationToken;
 

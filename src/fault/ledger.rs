@@ -149,3 +149,48 @@ impl Ledger {
         self.errors.lock().expect("ledger lock").clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::ActionRole;
+
+    /// A client for a port where nothing listens: every revert fails at once.
+    fn unreachable() -> Docker {
+        Docker::connect_with_http("http://127.0.0.1:1", 2, bollard::API_DEFAULT_VERSION).unwrap()
+    }
+
+    fn event(index: usize) -> ActionEvent {
+        ActionEvent {
+            index,
+            role: ActionRole::Fault,
+            action: "pause".into(),
+            summary: String::new(),
+            targets: vec![],
+            scheduled: 0,
+            started: 0,
+            effect: None,
+            effect_source: None,
+            verified: true,
+            detail: String::new(),
+            reverted: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn fills_revert_times_and_failures_once_and_lists_what_is_pending() {
+        let clock = Clock::start();
+        let ledger = Ledger::new(unreachable());
+        ledger.register(0, Revert::Unpause { id: "c0".into(), name: "app1".into() });
+        ledger.register(2, Revert::Start { id: "c2".into(), name: "app2".into() });
+        assert_eq!(ledger.may_be_left(), ["unpause app1", "start app2"]);
+        ledger.revert(0).await;
+        assert_eq!(ledger.may_be_left(), ["start app2"]);
+        let mut actions = vec![event(0), event(1), event(2)];
+        let errors = ledger.fill(&mut actions, &clock);
+        assert!(actions[0].reverted.is_some(), "a failed revert still ran, and when is recorded");
+        assert_eq!((actions[1].reverted, actions[2].reverted), (None, None));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("unpause app1: "), "{errors:?}");
+    }
+}
