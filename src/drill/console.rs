@@ -267,12 +267,23 @@ mod tests {
         assert!(line(&Event::Interrupt(3)).unwrap().contains("without waiting"));
     }
 
-    #[tokio::test]
-    async fn close_waits_for_every_event_sent_before_it() {
-        let console = Console::start(false);
-        let r = console.reporter();
-        r.phase("one");
-        console.close().await;
-        r.phase("after close: dropped, no panic");
+    #[tokio::test(start_paused = true)]
+    async fn the_counters_tick_four_times_a_second_while_the_load_runs() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let reporter = Reporter { tx: Some(tx) };
+        let counters = Counters::default();
+        counters.sent.store(7, Ordering::Relaxed);
+        let load = async {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            "loaded"
+        };
+        let total = Duration::from_secs(1);
+        assert_eq!(ticking(load, &counters, Clock::start(), total, &reporter).await, "loaded");
+        let mut ticks = 0;
+        while let Ok(Msg::Event(Event::Tick { counts, .. })) = rx.try_recv() {
+            assert_eq!(counts.sent, 7);
+            ticks += 1;
+        }
+        assert_eq!(ticks, 5, "at 0, 250, 500, 750 and 1000 ms");
     }
 }
