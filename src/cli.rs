@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::cleanup::{self, Scope};
 use crate::docker::connect;
+use crate::drill::console::Console;
 use crate::drill::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::images::{base::DEFAULT_BASE, build};
@@ -167,7 +168,9 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::Down { stack, project } => down(&stack, project).await,
         Command::Images { stack, force, base } => images(&stack, force, &base.base).await,
         Command::Doctor { base } => {
-            let checks = doctor::run_checks(&base.base).await;
+            let console = Console::start(false);
+            let checks = doctor::run_checks(&base.base, &console.reporter()).await;
+            console.close().await;
             Ok(if doctor::drill_can_run(&checks) { exit_codes::OK } else { exit_codes::UNUSABLE })
         }
         Command::Check { scenarios } => Ok(check(&scenarios)),
@@ -181,14 +184,10 @@ async fn dispatch(command: Command) -> Result<i32> {
             Ok(exit_codes::OK)
         }
         Command::Run { scenario, keep, seed, reports, up_timeout, quiet, raw, env_file, base } => {
-            let opts = RunOptions {
-                keep,
-                base_image: base.base,
-                up_timeout,
-                seed,
-                progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            };
-            run_drill(&scenario, &opts, &reports, raw, env_file).await
+            let console = Console::start(!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+            let opts =
+                RunOptions { keep, base_image: base.base, up_timeout, seed, console: console.reporter() };
+            run_drill(&scenario, &opts, &reports, raw, env_file, console).await
         }
         Command::List => {
             list();
@@ -203,7 +202,10 @@ async fn up(stack: &str, timeout: Duration, base_image: &str) -> Result<i32> {
     let docker = connect::connect().await?;
     let compose = ComposeCli::detect().await?;
     let started = std::time::Instant::now();
-    build::ensure(&docker, &spec, base_image, false).await?;
+    let console = Console::start(false);
+    let built = build::ensure(&docker, &spec, base_image, false, &console.reporter()).await;
+    console.close().await;
+    built?;
     let running = RunningStack::prepare(spec, compose)?;
     eprintln!(
         "bringing up {} as project {} ({})",
@@ -257,7 +259,10 @@ async fn down(stack: &str, project: Option<String>) -> Result<i32> {
 async fn images(stack: &str, force: bool, base_image: &str) -> Result<i32> {
     let spec = resolve::resolve(stack)?;
     let docker = connect::connect().await?;
-    for b in build::ensure(&docker, &spec, base_image, force).await? {
+    let console = Console::start(false);
+    let built = build::ensure(&docker, &spec, base_image, force, &console.reporter()).await;
+    console.close().await;
+    for b in built? {
         match b.seconds {
             Some(s) => println!("{:<28} built in {s:.0}s", b.tag),
             None => println!("{:<28} up to date", b.tag),
@@ -306,11 +311,14 @@ async fn run_drill(
     reports: &std::path::Path,
     raw: bool,
     env_file: Option<PathBuf>,
+    console: Console,
 ) -> Result<i32> {
     let mut sc = scenario::load(file)?;
     sc.overrides.set_env_file(env_file)?;
-    let cancel = drill::signals::watch();
-    let drill = drill::run::run(&sc, opts, cancel).await?;
+    let interrupts = drill::signals::watch_drill(opts.console.clone());
+    let drilled = drill::run::run(&sc, opts, interrupts).await;
+    console.close().await;
+    let drill = drilled?;
     let report = report::build::build(&sc, &drill, crate::usage::Usage::now());
     let dir = report::write::write_all(reports, &report)?;
     if raw {
@@ -349,7 +357,7 @@ async fn load_only(
     let clock = crate::timeline::Clock::start();
     let cancel = drill::signals::watch();
     let counters = std::sync::Arc::new(crate::load::Counters::default());
-    let result = crate::load::engine::run(cfg, clock, 0, counters, cancel).await;
+    let result = crate::load::engine::run(cfg, clock, counters, cancel).await;
     let summary = crate::load::summary::summarize(url, rate, connections, result.end, &result.outcomes);
     if json {
         println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());

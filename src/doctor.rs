@@ -3,6 +3,7 @@
 //! features are warnings, because drills without those faults still run.
 
 use crate::docker::connect;
+use crate::drill::console::Reporter;
 use crate::fault::helper::HELPER_IMAGE as NETTOOLS;
 use crate::images::base::{self, BaseAction};
 use crate::stack::compose::ComposeCli;
@@ -43,11 +44,11 @@ pub fn drill_can_run(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.status != Status::Fail)
 }
 
-/// Runs every check, printing each line as it completes.
-pub async fn run_checks(base_image: &str) -> Vec<Check> {
+/// Runs every check, sending each line to `console` as it completes.
+pub async fn run_checks(base_image: &str, console: &Reporter) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut emit = |c: Check| {
-        println!("{c}");
+        console.output(c.to_string());
         checks.push(c);
     };
     let docker = match connect::connect().await {
@@ -96,44 +97,15 @@ pub async fn run_checks(base_image: &str) -> Vec<Check> {
         ));
         return checks;
     }
-    let k = crate::fault::netfault::kernel_features().await;
-    if k.iptables && k.statistic {
-        emit(Check::new(
-            "iptables",
-            Status::Ok,
-            "works in a helper container (partition; loss via -m statistic)",
-        ));
-    } else if k.iptables {
-        emit(Check::new(
-            "iptables",
-            Status::Warn,
-            "works, but not -m statistic: loss faults are unavailable",
-        ));
-    } else {
-        emit(Check::new(
-            "iptables",
-            Status::Warn,
-            "does not work in a container: partition and loss faults are unavailable",
-        ));
-    }
-    if k.netem {
-        emit(Check::new("netem", Status::Ok, "tc netem available (delay faults)"));
-    } else {
-        emit(Check::new(
-            "netem",
-            Status::Warn,
-            "sch_netem missing from this kernel: delay faults are unavailable (modprobe sch_netem on the host \
-             where the module exists); loss does not need it (iptables)",
-        ));
-    }
-    if k.tbf {
-        emit(Check::new("tbf", Status::Ok, "tc tbf available (throttle faults)"));
-    } else {
-        emit(Check::new(
-            "tbf",
-            Status::Warn,
-            "tc tbf does not work in a container: throttle faults are unavailable",
-        ));
+    match crate::fault::netfault::kernel_features().await {
+        Ok(k) => {
+            for c in k.capabilities() {
+                let (status, detail) =
+                    if c.present { (Status::Ok, c.gives) } else { (Status::Warn, c.missing) };
+                emit(Check::new(c.name, status, detail));
+            }
+        }
+        Err(e) => emit(Check::new("network faults", Status::Warn, format!("not checked: {e}"))),
     }
     checks
 }

@@ -69,6 +69,12 @@ pub enum Error {
     NoSuccess { what: &'static str, url: String, detail: String },
     #[error("interrupted")]
     Interrupted,
+    #[error("the drill crashed (faults reverted, stack removed): {0}")]
+    Crashed(String),
+    #[error("cannot probe the kernel's network features: {0}")]
+    KernelProbe(String),
+    #[error("{}", abandoned_message(left))]
+    CleanupAbandoned { left: Vec<String> },
     #[error("{0}")]
     Other(String),
 }
@@ -77,7 +83,7 @@ impl Error {
     /// The process exit code this error maps to.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Interrupted => exit_codes::INTERRUPTED,
+            Error::Interrupted | Error::CleanupAbandoned { .. } => exit_codes::INTERRUPTED,
             _ => exit_codes::UNUSABLE,
         }
     }
@@ -91,4 +97,31 @@ impl Error {
     }
 }
 
+/// Where hadrill stopped waiting for its cleanup: what may be left, and the command that removes it.
+fn abandoned_message(left: &[String]) -> String {
+    let mut s = String::from("stopped waiting for the cleanup; these may be left behind:");
+    for l in left {
+        s.push_str("\n  - ");
+        s.push_str(l);
+    }
+    s.push_str("\nremove them with: hadrill clean   (hadrill clean --dry-run lists them first)");
+    s
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_abandoned_cleanup_lists_what_may_be_left_and_how_to_remove_it() {
+        let e = Error::CleanupAbandoned {
+            left: vec!["unpause app1".into(), "the containers of project p".into()],
+        };
+        let text = e.to_string();
+        assert!(text.contains("\n  - unpause app1\n  - the containers of project p\n"), "{text}");
+        assert!(text.contains("hadrill clean"), "{text}");
+        assert_eq!(e.exit_code(), exit_codes::INTERRUPTED);
+    }
+}

@@ -72,9 +72,8 @@ async fn delay_runs_with_netem_and_is_refused_clearly_without() {
     let _serial = common::SERIAL.lock().await;
     let docker = hadrill::docker::connect::connect().await.unwrap();
     // The helper image the kernel probe needs (built with any stack's images).
-    let spec = hadrill::stack::resolve::resolve("pg-sync").unwrap();
-    hadrill::images::build::ensure(&docker, &spec, hadrill::images::base::DEFAULT_BASE, false).await.unwrap();
-    let netem = hadrill::fault::netfault::kernel_features().await.netem;
+    common::images(&docker, "pg-sync").await;
+    let netem = hadrill::fault::netfault::kernel_features().await.unwrap().netem;
     let reports = std::env::temp_dir().join(format!("hadrill-delay-{}", std::process::id()));
     let before = cleanup::list(&docker, &Scope::All).await.unwrap().len();
     let out = Command::new(common::hadrill_bin())
@@ -93,6 +92,7 @@ async fn delay_runs_with_netem_and_is_refused_clearly_without() {
             "names the file, the place and what is missing: {stderr}"
         );
         assert!(!stderr.contains("bringing up"), "refused before the stack came up: {stderr}");
+        assert!(!stderr.contains("images for"), "refused before the stack's images: {stderr}");
         assert!(!reports.exists(), "no report for a drill that did not start");
     }
     let after = cleanup::list(&docker, &Scope::All).await.unwrap().len();

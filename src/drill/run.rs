@@ -1,15 +1,20 @@
-//! The flow of one drill.
+//! The flow of one drill, as a sequence:
 //!
-//! 1. images and `compose up` (exit 2 when the stack never gets healthy);
-//! 2. the clock starts with the load; the schedule plays faults and steps at their offsets, each with its
-//!    revert registered in the ledger and run when its duration ends;
-//! 3. after the load: every pending revert, a settle pause, the read-back of written keys;
-//! 4. teardown (unless `keep`), whatever happened: success, failure, interrupt, panic.
+//! 1. refuse what this kernel cannot do (a network fault without its kernel feature) before any image is built;
+//! 2. images, then `compose up` (exit 2 when the stack never gets healthy);
+//! 3. instruments (the load's probe, the Docker event log); the clock starts right before the load, with the
+//!    observers, and [`Schedule`] plays faults and steps at their offsets, each reverted when its duration ends;
+//! 4. after the load: every pending revert, a settle pause, the read-back of written keys (Ctrl-C stops both:
+//!    the recording is then marked aborted, RPO unknown);
+//! 5. the recording, with the ledger's revert facts filled once;
+//! 6. teardown (unless `keep`), whatever happened: success, failure, interrupt, panic. After a Ctrl-C, hadrill
+//!    waits at most [`CLEANUP_BOUND`] (or until a third Ctrl-C) and then says what may be left.
 //!
-//! The drill body runs in its own task so that a panic in it still reaches the revert and teardown here.
+//! The body runs in its own task ([`schedule::guarded`]) so that a panic in it still reaches the reverts and the
+//! teardown. Everything the drill says goes to its [`Reporter`].
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,19 +22,28 @@ use bollard::Docker;
 use rand::SeedableRng;
 use tokio_util::sync::CancellationToken;
 
+use super::console::{self, Counts, Event, Reporter};
 use super::record::Recording;
+use super::schedule::{self, Schedule};
+use super::signals::Interrupts;
 use crate::docker::discover::Container;
 use crate::error::{Error, Result};
-use crate::fault::{Injector, Ledger};
-use crate::load::engine::Plan;
+use crate::fault::{netfault, DockerInjector, Ledger};
+use crate::images::build;
+use crate::load::engine::{LoadResult, Plan};
 use crate::load::{self, Counters, LoadConfig};
 use crate::observe::events::EventLog;
-use crate::scenario::model::{Action, Probe};
+use crate::scenario::model::Probe;
 use crate::scenario::Scenario;
 use crate::stack::compose::ComposeCli;
 use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
 use crate::stack::{RunningStack, UpOptions};
-use crate::timeline::{ActionEvent, Clock, Nanos};
+use crate::timeline::{Clock, Verification};
+
+/// How long hadrill waits for the cleanup (reverts and teardown) after the first Ctrl-C, before it stops waiting
+/// and lists what may be left. Without an interrupt, cleanup is not cut short: a user sees it run and can press
+/// Ctrl-C.
+pub const CLEANUP_BOUND: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -39,8 +53,8 @@ pub struct RunOptions {
     pub up_timeout: Duration,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
-    /// Show live counters on the terminal.
-    pub progress: bool,
+    /// Where the drill's live lines go (silent by default).
+    pub console: Reporter,
 }
 
 impl Default for RunOptions {
@@ -50,7 +64,7 @@ impl Default for RunOptions {
             base_image: crate::images::base::DEFAULT_BASE.into(),
             up_timeout: Duration::from_secs(180),
             seed: None,
-            progress: false,
+            console: Reporter::silent(),
         }
     }
 }
@@ -68,72 +82,116 @@ pub struct Drill {
 }
 
 /// Runs `scenario` from bring-up to teardown. Errors are environment problems (exit 2); an interrupted drill
-/// returns a recording marked aborted.
-pub async fn run(scenario: &Scenario, opts: &RunOptions, cancel: CancellationToken) -> Result<Drill> {
+/// returns a recording marked aborted. `interrupts` is a plain token or the signal watcher's [`Interrupts`].
+pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<Interrupts>) -> Result<Drill> {
+    let interrupts = interrupts.into();
+    let console = &opts.console;
     let spec = scenario.stack_spec()?;
     let docker = crate::docker::connect::connect().await?;
     let compose = ComposeCli::detect().await?;
-    phase(&format!("images for {}", spec.name));
-    tokio::select! {
-        r = crate::images::build::ensure(&docker, &spec, &opts.base_image, false) => { r?; }
-        _ = cancel.cancelled() => return Err(Error::Interrupted),
-    }
-    check_kernel(scenario).await?;
+    refuse_early(&docker, scenario, &opts.base_image, console).await?;
+    console.phase(format!("images for {}", spec.name));
+    until_cancelled(&interrupts.cancel, build::ensure(&docker, &spec, &opts.base_image, false, console))
+        .await?;
     let running = RunningStack::prepare(spec, compose)?;
-    phase(&format!("bringing up {} as {}", running.spec.name, running.project));
-    let up_opts = UpOptions { timeout: opts.up_timeout };
-    let up = tokio::select! {
-        r = running.up(&docker, &up_opts) => r,
-        _ = cancel.cancelled() => {
-            running.down(&docker).await?;
-            return Err(Error::Interrupted);
-        }
+    let ledger = Arc::new(Ledger::new(docker.clone()));
+    let flow = async {
+        console.phase(format!("bringing up {} as {}", running.spec.name, running.project));
+        let up_opts = UpOptions { timeout: opts.up_timeout };
+        let up = running.up(&docker, &up_opts);
+        let (drilled, keep) = match until_cancelled(&interrupts.cancel, up).await {
+            Ok(containers) => {
+                let d =
+                    drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel).await;
+                (d, opts.keep)
+            }
+            Err(Error::Interrupted) => (Err(Error::Interrupted), false),
+            Err(e) => return Err(e), // `up` removed what it started
+        };
+        tear_down(&docker, &running, keep, console).await;
+        drilled
     };
-    let containers = up?;
-    let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
-    let key_prefix = format!("hd-{}-", &running.project[running.project.len() - 6..]);
-    let clock = Clock::start();
-    let ledger = Arc::new(Ledger::new(docker.clone(), clock));
-    let body = tokio::spawn(body(
-        Body {
-            docker: docker.clone(),
-            scenario: scenario.clone(),
-            project: running.project.clone(),
-            http_target: scenario.load.target.clone().or(running.spec.meta.http.clone()),
-            containers,
-            clock,
-            ledger: ledger.clone(),
-            seed,
-            key_prefix: key_prefix.clone(),
-            progress: opts.progress,
-            observe: running.spec.meta.observe.clone(),
-        },
-        cancel.clone(),
-    ));
-    let result = body.await;
-    // Whatever happened in the body: undo every fault, then tear down.
-    ledger.revert_all().await;
-    if opts.keep {
-        phase(&format!(
+    tokio::select! {
+        drilled = flow => drilled,
+        _ = deadline(&interrupts) => Err(Error::CleanupAbandoned { left: left_behind(&ledger, &running, opts.keep) }),
+    }
+}
+
+/// A network fault this kernel cannot do makes the scenario unusable here: said (with the action's place in the
+/// file) before any image is built, rather than as an unverified fault in the middle of a drill.
+async fn refuse_early(docker: &Docker, sc: &Scenario, base_image: &str, console: &Reporter) -> Result<()> {
+    if !sc.actions.iter().any(|p| netfault::is_network(&p.action)) {
+        return Ok(());
+    }
+    build::ensure_helper(docker, base_image, console).await?;
+    netfault::refuse_unsupported(sc, &netfault::kernel_features().await?)
+}
+
+async fn until_cancelled<T>(cancel: &CancellationToken, f: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        r = f => r,
+        _ = cancel.cancelled() => Err(Error::Interrupted),
+    }
+}
+
+/// Resolves when hadrill should stop waiting for the cleanup: [`CLEANUP_BOUND`] after the first Ctrl-C, or at
+/// the third.
+async fn deadline(interrupts: &Interrupts) {
+    interrupts.cancel.cancelled().await;
+    tokio::select! {
+        _ = tokio::time::sleep(CLEANUP_BOUND) => {}
+        _ = interrupts.abandon.cancelled() => {}
+    }
+}
+
+fn left_behind(ledger: &Ledger, running: &RunningStack, keep: bool) -> Vec<String> {
+    let mut left = ledger.may_be_left();
+    if !keep {
+        left.push(format!("the containers, networks and volumes of project {}", running.project));
+    }
+    left
+}
+
+async fn tear_down(docker: &Docker, running: &RunningStack, keep: bool, console: &Reporter) {
+    if keep {
+        console.phase(format!(
             "keeping the stack: hadrill down {} --project {}",
             running.spec.name, running.project
         ));
-    } else {
-        phase("tearing down");
-        if let Err(e) = running.down(&docker).await {
-            eprintln!("warning: teardown of {} failed: {e}; `hadrill clean` removes it", running.project);
-        }
+        return;
     }
-    let mut recording = match result {
-        Ok(r) => r?,
-        Err(join) => {
-            return Err(Error::Other(format!("the drill crashed (faults reverted, stack removed): {join}")))
-        }
+    console.phase("tearing down");
+    if let Err(e) = running.down(docker).await {
+        console.warn(format!("teardown of {} failed: {e}; `hadrill clean` removes it", running.project));
+    }
+}
+
+/// The drill proper, on a healthy stack: the body in a task of its own, and every revert still pending after it.
+async fn drill(
+    docker: &Docker,
+    scenario: &Scenario,
+    running: &RunningStack,
+    containers: Vec<Container>,
+    ledger: &Arc<Ledger>,
+    opts: &RunOptions,
+    cancel: &CancellationToken,
+) -> Result<Drill> {
+    let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
+    let key_prefix = format!("hd-{}-", &running.project[running.project.len() - 6..]);
+    let token = cancel.child_token();
+    let b = Body {
+        docker: docker.clone(),
+        scenario: scenario.clone(),
+        project: running.project.clone(),
+        http_target: scenario.load.target.clone().or(running.spec.meta.http.clone()),
+        containers,
+        ledger: ledger.clone(),
+        seed,
+        key_prefix: key_prefix.clone(),
+        observe: running.spec.meta.observe.clone(),
+        console: opts.console.clone(),
     };
-    recording.revert_errors = ledger.errors();
-    for a in &mut recording.actions {
-        a.reverted = ledger.reverted_at(a.index);
-    }
+    let (recording, clock) = schedule::guarded(body(b, token.clone()), &token, ledger.revert_all()).await?;
     Ok(Drill {
         recording,
         project: running.project.clone(),
@@ -145,196 +203,134 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, cancel: CancellationTok
     })
 }
 
-/// A network fault this kernel cannot do makes the scenario unusable here: said (with the action's place in the
-/// file) before the stack comes up, rather than as an unverified fault in the middle of a drill.
-async fn check_kernel(sc: &Scenario) -> Result<()> {
-    let network = |a: &Action| {
-        matches!(
-            a,
-            Action::Partition { .. } | Action::Loss { .. } | Action::Delay { .. } | Action::Throttle { .. }
-        )
-    };
-    if !sc.actions.iter().any(|p| network(&p.action)) {
-        return Ok(());
-    }
-    let k = crate::fault::netfault::kernel_features().await;
-    for p in &sc.actions {
-        let missing = match p.action {
-            Action::Delay { .. } if !k.netem => {
-                "tc netem, and this kernel has no sch_netem module (load it with `modprobe sch_netem` where the \
-                 module exists; `loss` and `throttle` work without it)"
-            }
-            Action::Throttle { .. } if !k.tbf => "tc tbf, which does not work in a container on this machine",
-            Action::Loss { .. } if !(k.iptables && k.statistic) => {
-                "iptables with -m statistic, which does not work in a container on this machine"
-            }
-            Action::Partition { .. } if !k.iptables => "iptables, which does not work in a container on this machine",
-            _ => continue,
-        };
-        return Err(crate::scenario::ScenarioError {
-            file: sc.file.clone(),
-            line: p.place.0,
-            col: p.place.1,
-            message: format!(
-                "action {:?} needs {missing}; `hadrill doctor` lists what works here",
-                p.action.name()
-            ),
-        }
-        .into());
-    }
-    Ok(())
-}
-
-fn phase(text: &str) {
-    eprintln!("hadrill: {text}");
-}
-
 struct Body {
     docker: Docker,
     scenario: Scenario,
     project: String,
     http_target: Option<String>,
     containers: Vec<Container>,
-    clock: Clock,
     ledger: Arc<Ledger>,
     seed: u64,
     key_prefix: String,
-    progress: bool,
     observe: crate::stack::resolve::ObserveSpec,
+    console: Reporter,
 }
 
-async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
+impl Body {
+    fn injector(&self, clock: Clock, events: Arc<EventLog>) -> DockerInjector {
+        DockerInjector {
+            docker: self.docker.clone(),
+            clock,
+            project: self.project.clone(),
+            events,
+            containers: self.containers.clone(),
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(self.seed)),
+            ledger: self.ledger.clone(),
+            key_prefix: self.key_prefix.clone(),
+            observe: self.observe.clone(),
+        }
+    }
+
+    fn load_config(&self, plan: &Plan) -> LoadConfig {
+        let sc = &self.scenario;
+        LoadConfig {
+            plan: plan.clone(),
+            rate: Some(sc.load.rate),
+            timeout: sc.load.timeout,
+            max_in_flight: sc.load.max_in_flight,
+            duration: sc.duration,
+            seed: self.seed,
+        }
+    }
+}
+
+/// Load and schedule, settle and read-back, the recording. Returns it with the drill's clock.
+async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let sc = &b.scenario;
     let eps = endpoints_of(&b.containers);
-    let stop_probe = CancellationToken::new();
-    let plan = make_plan(&b, &eps, stop_probe.clone()).await?;
-    let target_desc = match &plan {
-        Plan::KeyValue { target, .. } => target.url().to_owned(),
-        Plan::Postgres { .. } => format!("PostgreSQL ({})", b.observe.postgres.join(", ")),
-        Plan::Redis { .. } => format!("the Redis master named by {}", b.observe.sentinel.join(", ")),
-        Plan::Get { target } => target.url().to_owned(),
-    };
+    let plan = make_plan(&b, &eps, token.child_token()).await?;
+    let target = describe_target(&plan, &b.observe);
     let names: HashMap<String, String> =
         b.containers.iter().map(|c| (c.id.clone(), c.display_name())).collect();
-    let stop_events = CancellationToken::new();
-    let events = EventLog::start(b.docker.clone(), b.project.clone(), names, stop_events.clone()).await;
-    let injector = Arc::new(Injector {
-        docker: b.docker.clone(),
-        clock: b.clock,
-        project: b.project.clone(),
-        events: events.clone(),
-        containers: b.containers.clone(),
-        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(b.seed)),
-        ledger: b.ledger.clone(),
-        key_prefix: b.key_prefix.clone(),
-        load_start: 0,
-        observe: b.observe.clone(),
-    });
-    let observers = crate::observe::set::Observers::start(&b.observe, &eps, b.clock);
+    let events = EventLog::start(b.docker.clone(), b.project.clone(), names, token.child_token()).await;
+    let (rate, duration) = (sc.load.rate, crate::duration::human(sc.duration));
+    b.console.phase(format!("load {rate} req/s for {duration} against {target} (seed {})", b.seed));
+    let clock = Clock::start();
+    let observers = crate::observe::set::Observers::start(&b.observe, &eps, clock);
+    let injector = Arc::new(b.injector(clock, events.clone()));
+    let schedule = Schedule::start(injector, &sc.actions, clock, &token, &b.console);
     let counters = Arc::new(Counters::default());
-    let load_cfg = LoadConfig {
-        plan: plan.clone(),
-        rate: Some(sc.load.rate),
-        timeout: sc.load.timeout,
-        max_in_flight: sc.load.max_in_flight,
-        duration: sc.duration,
-        seed: b.seed,
-    };
-    phase(&format!(
-        "load {} req/s for {} against {target_desc} (seed {})",
-        sc.load.rate,
-        crate::duration::human(sc.duration),
-        b.seed
-    ));
-    let load_task = tokio::spawn(load::engine::run(load_cfg, b.clock, 0, counters.clone(), cancel.clone()));
-    let recorded: Arc<Mutex<Vec<ActionEvent>>> = Arc::default();
-    let schedule_stop = CancellationToken::new();
-    let mut schedule = Vec::new();
-    for p in sc.actions.clone() {
-        let (inj, ledger, rec, stop, clock) =
-            (injector.clone(), b.ledger.clone(), recorded.clone(), schedule_stop.clone(), b.clock);
-        schedule.push(tokio::spawn(async move {
-            let at: Nanos = p.at.as_nanos() as Nanos;
-            tokio::select! {
-                _ = tokio::time::sleep_until(clock.instant(at).into()) => {}
-                _ = stop.cancelled() => return,
-            }
-            let ev = inj.apply(&p).await;
-            phase(&format!(
-                "{} {:>7} {}{}",
-                if ev.verified { "✓" } else { "✗" },
-                crate::duration::human(Duration::from_nanos(ev.started)),
-                ev.summary,
-                if ev.verified { String::new() } else { format!(" ({})", ev.detail) }
-            ));
-            rec.lock().expect("actions lock").push(ev);
-            if let Some(end) = p.ends_at() {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(clock.instant(end.as_nanos() as Nanos).into()) => {}
-                    _ = stop.cancelled() => {}
-                }
-                ledger.revert(p.index).await;
-            }
-        }));
-    }
-    let progress = b.progress.then(|| spawn_progress(counters.clone(), b.clock, sc.duration));
-    let load_result = load_task.await.map_err(|e| Error::Other(format!("load task failed: {e}")))?;
-    if let Some(p) = progress {
-        p.abort();
-        eprintln!();
-    }
-    schedule_stop.cancel();
-    for s in schedule {
-        let _ = s.await;
-    }
-    b.ledger.revert_all().await;
-    let aborted = cancel.is_cancelled().then(|| "interrupted".to_string());
-    let verification = if aborted.is_none() {
-        phase(&format!("settling {} then reading back written keys", crate::duration::human(sc.load.settle)));
-        tokio::time::sleep(sc.load.settle).await;
-        let max_seq = load_result.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
-        let limit = sc.load.verify_timeout;
-        Some(match &plan {
-            Plan::KeyValue { target, .. } => {
-                load::verify::read_back(target.url(), &b.key_prefix, limit).await
-            }
-            Plan::Postgres { probe, .. } => probe.read_back(limit).await,
-            Plan::Redis { probe, .. } => probe.read_back(max_seq, limit).await,
-            Plan::Get { .. } => crate::timeline::Verification::Failed("nothing to read back".into()),
-        })
-    } else {
-        None
-    };
-    stop_events.cancel();
-    stop_probe.cancel();
+    let load = load::engine::run(b.load_config(&plan), clock, counters.clone(), token.clone());
+    let loaded = console::ticking(load, &counters, clock, sc.duration, &b.console).await;
+    b.console.send(Event::Done(Counts::of(&counters)));
+    let mut actions = schedule.finish().await;
+    let verification = settle_and_read_back(&b, &plan, &loaded, &token).await;
+    let aborted = token.is_cancelled().then(|| "interrupted".to_string());
     let (observers_running, observers_skipped) = (observers.running.clone(), observers.skipped.clone());
     let (stack_events, lags) = observers.finish().await;
-    let mut actions = std::mem::take(&mut *recorded.lock().expect("actions lock"));
-    actions.sort_by_key(|a| a.index);
-    let c = &counters;
-    phase(&format!(
-        "load done: {} sent, {} ok, {} failed ({} missed sends)",
-        c.sent.load(Ordering::Relaxed),
-        c.ok.load(Ordering::Relaxed),
-        c.failed.load(Ordering::Relaxed),
-        c.missed.load(Ordering::Relaxed)
-    ));
-    let mut outcomes = load_result.outcomes;
+    let revert_errors = b.ledger.fill(&mut actions, &clock);
+    let mut outcomes = loaded.outcomes;
     // In place, once: measurement then borrows them in order instead of copying millions of records.
     outcomes.sort_unstable_by_key(|o| o.intended());
-    Ok(Recording {
+    let recording = Recording {
         outcomes,
-        load_end: load_result.end,
+        load_end: loaded.end,
         actions,
-        docker_events: events.timeline(&b.clock),
+        docker_events: events.timeline(&clock),
         stack_events,
         lags,
         observers: observers_running,
         observers_skipped,
-        verification,
+        verification: verification.filter(|_| aborted.is_none()),
         aborted,
-        revert_errors: Vec::new(),
-    })
+        revert_errors,
+    };
+    Ok((recording, clock))
+}
+
+/// The settle pause and the read-back of every written key; `None` when the drill was interrupted before or
+/// during them.
+async fn settle_and_read_back(
+    b: &Body,
+    plan: &Plan,
+    loaded: &LoadResult,
+    token: &CancellationToken,
+) -> Option<Verification> {
+    if token.is_cancelled() {
+        return None;
+    }
+    let load = &b.scenario.load;
+    b.console
+        .phase(format!("settling {} then reading back written keys", crate::duration::human(load.settle)));
+    let max_seq = loaded.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
+    let read = async {
+        tokio::time::sleep(load.settle).await;
+        read_back(plan, &b.key_prefix, max_seq, load.verify_timeout).await
+    };
+    tokio::select! {
+        v = read => Some(v),
+        _ = token.cancelled() => None,
+    }
+}
+
+/// The read-back of what the probe wrote.
+async fn read_back(plan: &Plan, key_prefix: &str, max_seq: u32, limit: Duration) -> Verification {
+    match plan {
+        Plan::KeyValue { target, .. } => load::verify::read_back(target.url(), key_prefix, limit).await,
+        Plan::Postgres { probe, .. } => probe.read_back(limit).await,
+        Plan::Redis { probe, .. } => probe.read_back(max_seq, limit).await,
+        Plan::Get { .. } => Verification::Failed("nothing to read back".into()),
+    }
+}
+
+/// What the load is sent to, in words.
+fn describe_target(plan: &Plan, observe: &crate::stack::resolve::ObserveSpec) -> String {
+    match plan {
+        Plan::KeyValue { target, .. } => target.url().to_owned(),
+        Plan::Postgres { .. } => format!("PostgreSQL ({})", observe.postgres.join(", ")),
+        Plan::Redis { .. } => format!("the Redis master named by {}", observe.sentinel.join(", ")),
+        Plan::Get { target } => target.url().to_owned(),
+    }
 }
 
 /// The client the scenario's `probe` asks for, connected to the stack's published ports.
@@ -389,29 +385,6 @@ async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resul
             }
             probe.spawn_refresh(stop);
             Plan::Redis { probe, read_ratio: sc.load.read_ratio }
-        }
-    })
-}
-
-fn spawn_progress(counters: Arc<Counters>, clock: Clock, total: Duration) -> tokio::task::JoinHandle<()> {
-    let bar = indicatif::ProgressBar::new(total.as_secs());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos:>3}/{len}s  {msg}")
-            .expect("progress template"),
-    );
-    tokio::spawn(async move {
-        loop {
-            let c = &counters;
-            bar.set_position(clock.now() / 1_000_000_000);
-            bar.set_message(format!(
-                "sent {}  ok {}  failed {}  missed {}  in flight {}",
-                c.sent.load(Ordering::Relaxed),
-                c.ok.load(Ordering::Relaxed),
-                c.failed.load(Ordering::Relaxed),
-                c.missed.load(Ordering::Relaxed),
-                c.in_flight.load(Ordering::Relaxed)
-            ));
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     })
 }

@@ -2,7 +2,11 @@
 //! took effect (the daemon's event time, a time the command reported, or when hadrill's call returned), verify
 //! it (dead, paused, detached, packets dropped or delayed, disk filled, exit 0), and register its revert in the
 //! ledger.
+//!
+//! The schedule sees only the [`Injector`] trait, so that its timing, cancellation and reverts are unit tested
+//! with a fake injector under paused time; [`DockerInjector`] is the real one.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,7 +38,17 @@ impl Part {
     }
 }
 
-pub struct Injector {
+/// What the schedule needs from whatever injects faults.
+pub trait Injector: Send + Sync + 'static {
+    /// Applies `p` now, registering its reverts; says what happened (`started` and `effect` in drill time).
+    fn apply(&self, p: &Planned) -> impl Future<Output = ActionEvent> + Send;
+    /// Runs the reverts of one action now. Idempotent.
+    fn revert(&self, index: usize) -> impl Future<Output = ()> + Send;
+    /// Runs every revert still pending.
+    fn revert_all(&self) -> impl Future<Output = ()> + Send;
+}
+
+pub struct DockerInjector {
     pub docker: Docker,
     pub clock: Clock,
     pub project: String,
@@ -44,21 +58,32 @@ pub struct Injector {
     pub ledger: Arc<Ledger>,
     /// Exported to `exec` commands as `HADRILL_KEY_PREFIX`.
     pub key_prefix: String,
-    /// Drill time at which the load (and the schedule) started.
-    pub load_start: Nanos,
     /// The stack's observers: where a role pick (`pick = "primary"`, ...) asks who holds the role.
     pub observe: crate::stack::resolve::ObserveSpec,
 }
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);
 
-impl Injector {
-    /// Applies `p` now; returns what happened.
-    pub async fn apply(&self, p: &Planned) -> ActionEvent {
+impl Injector for DockerInjector {
+    async fn apply(&self, p: &Planned) -> ActionEvent {
+        self.apply_all(p).await
+    }
+
+    async fn revert(&self, index: usize) {
+        self.ledger.revert(index).await;
+    }
+
+    async fn revert_all(&self) {
+        self.ledger.revert_all().await;
+    }
+}
+
+impl DockerInjector {
+    async fn apply_all(&self, p: &Planned) -> ActionEvent {
         let roles = targets::RoleSources { docker: &self.docker, observe: &self.observe };
         let choice = targets::choose(&roles, &self.containers, &p.target, &self.rng).await;
         let chosen = choice.clone().unwrap_or_default();
-        let scheduled = self.load_start + p.at.as_nanos() as Nanos;
+        let scheduled = p.at.as_nanos() as Nanos;
         let started = self.clock.now();
         let names: Vec<String> = chosen.iter().map(Container::display_name).collect();
         let summary = summarize(p, &names);

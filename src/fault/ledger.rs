@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use bollard::models::{EndpointSettings, NetworkConnectRequest};
 use bollard::query_parameters::StartContainerOptions;
@@ -11,7 +12,7 @@ use bollard::Docker;
 
 use super::diskfill::{self, Filled};
 use super::netfault::{self, Installed};
-use crate::timeline::{Clock, Nanos};
+use crate::timeline::{ActionEvent, Clock};
 
 /// How to undo one fault on one container.
 #[derive(Debug, Clone)]
@@ -84,19 +85,20 @@ fn confirmed(result: crate::error::Result<bool>, still_there: &str) -> Result<()
 
 pub struct Ledger {
     docker: Docker,
-    clock: Clock,
     pending: Mutex<BTreeMap<usize, Vec<Revert>>>,
+    /// Reverts running now (taken from `pending`, not yet done).
+    running: Mutex<BTreeMap<usize, Vec<Revert>>>,
     /// When each action's reverts completed.
-    done: Mutex<BTreeMap<usize, Nanos>>,
+    done: Mutex<BTreeMap<usize, Instant>>,
     errors: Mutex<Vec<String>>,
 }
 
 impl Ledger {
-    pub fn new(docker: Docker, clock: Clock) -> Ledger {
+    pub fn new(docker: Docker) -> Ledger {
         Ledger {
             docker,
-            clock,
             pending: Mutex::new(BTreeMap::new()),
+            running: Mutex::new(BTreeMap::new()),
             done: Mutex::new(BTreeMap::new()),
             errors: Mutex::new(Vec::new()),
         }
@@ -110,13 +112,15 @@ impl Ledger {
     pub async fn revert(&self, index: usize) {
         let reverts = self.pending.lock().expect("ledger lock").remove(&index);
         let Some(reverts) = reverts else { return };
+        self.running.lock().expect("ledger lock").insert(index, reverts.clone());
         for r in &reverts {
             if let Err(e) = r.run(&self.docker).await {
                 tracing::warn!("revert failed: {}: {e}", r.describe());
                 self.errors.lock().expect("ledger lock").push(format!("{}: {e}", r.describe()));
             }
         }
-        self.done.lock().expect("ledger lock").insert(index, self.clock.now());
+        self.running.lock().expect("ledger lock").remove(&index);
+        self.done.lock().expect("ledger lock").insert(index, Instant::now());
     }
 
     /// Runs every pending revert.
@@ -127,15 +131,66 @@ impl Ledger {
         }
     }
 
-    pub fn pending_count(&self) -> usize {
-        self.pending.lock().expect("ledger lock").values().map(Vec::len).sum()
+    /// The reverts not known to be done (pending or running), in words: what may be left if hadrill stops
+    /// waiting for them.
+    pub fn may_be_left(&self) -> Vec<String> {
+        let pending = self.pending.lock().expect("ledger lock");
+        let running = self.running.lock().expect("ledger lock");
+        running.values().chain(pending.values()).flatten().map(Revert::describe).collect()
     }
 
-    pub fn reverted_at(&self, index: usize) -> Option<Nanos> {
-        self.done.lock().expect("ledger lock").get(&index).copied()
-    }
-
-    pub fn errors(&self) -> Vec<String> {
+    /// The revert facts of a drill, filled once every revert has run: when each action's reverts completed
+    /// (into its event); returns the reverts that failed, with their errors.
+    pub fn fill(&self, actions: &mut [ActionEvent], clock: &Clock) -> Vec<String> {
+        let done = self.done.lock().expect("ledger lock");
+        for a in actions {
+            a.reverted = done.get(&a.index).map(|t| clock.at(*t));
+        }
         self.errors.lock().expect("ledger lock").clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::ActionRole;
+
+    /// A client for a port where nothing listens: every revert fails at once.
+    fn unreachable() -> Docker {
+        Docker::connect_with_http("http://127.0.0.1:1", 2, bollard::API_DEFAULT_VERSION).unwrap()
+    }
+
+    fn event(index: usize) -> ActionEvent {
+        ActionEvent {
+            index,
+            role: ActionRole::Fault,
+            action: "pause".into(),
+            summary: String::new(),
+            targets: vec![],
+            scheduled: 0,
+            started: 0,
+            effect: None,
+            effect_source: None,
+            verified: true,
+            detail: String::new(),
+            reverted: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn fills_revert_times_and_failures_once_and_lists_what_is_pending() {
+        let clock = Clock::start();
+        let ledger = Ledger::new(unreachable());
+        ledger.register(0, Revert::Unpause { id: "c0".into(), name: "app1".into() });
+        ledger.register(2, Revert::Start { id: "c2".into(), name: "app2".into() });
+        assert_eq!(ledger.may_be_left(), ["unpause app1", "start app2"]);
+        ledger.revert(0).await;
+        assert_eq!(ledger.may_be_left(), ["start app2"]);
+        let mut actions = vec![event(0), event(1), event(2)];
+        let errors = ledger.fill(&mut actions, &clock);
+        assert!(actions[0].reverted.is_some(), "a failed revert still ran, and when is recorded");
+        assert_eq!((actions[1].reverted, actions[2].reverted), (None, None));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("unpause app1: "), "{errors:?}");
     }
 }

@@ -9,5 +9,5 @@ pub mod ledger;
 pub mod netfault;
 pub mod targets;
 
-pub use inject::Injector;
+pub use inject::{DockerInjector, Injector};
 pub use ledger::{Ledger, Revert};

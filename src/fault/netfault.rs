@@ -7,7 +7,8 @@
 //!   probability (to and from the peers, or all but loopback traffic). iptables rather than netem so that the
 //!   fault means the same on every kernel, including those without `sch_netem`;
 //! - `delay`: tc netem on every interface's egress (needs `sch_netem`; a drill that asks for it on a kernel
-//!   without it stops before the stack comes up, see [`kernel_features`]);
+//!   without it stops before the stack comes up, see [`kernel_features`]
+//!   and [`refuse_unsupported`]);
 //! - `throttle`: tc tbf on every interface's egress (a bandwidth limit).
 //!
 //! iptables rules live in a chain of their own (`HADRILL`) so the revert removes exactly them; tc faults own the
@@ -23,6 +24,8 @@ use super::exec;
 use super::helper::{self, Share, HELPER_IMAGE};
 use crate::docker::labels;
 use crate::error::{Error, Result};
+use crate::scenario::model::Action;
+use crate::scenario::Scenario;
 
 const CHAIN: &str = "HADRILL";
 
@@ -258,30 +261,138 @@ pub struct KernelFeatures {
     pub tbf: bool,
 }
 
+/// One kernel feature that network faults need: `doctor` shows each, a drill refuses a fault that lacks one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capability {
+    pub name: &'static str,
+    pub present: bool,
+    /// What a fault needs, in words (`tc netem`).
+    pub needs: &'static str,
+    /// What it gives, when present.
+    pub gives: &'static str,
+    /// What its absence means and what to do.
+    pub missing: &'static str,
+}
+
+impl KernelFeatures {
+    pub fn capabilities(&self) -> [Capability; 4] {
+        [
+            Capability {
+                name: "iptables",
+                present: self.iptables,
+                needs: "iptables",
+                gives: "works in a helper container (partition faults)",
+                missing:
+                    "iptables does not work in a container on this machine: partition and loss faults are \
+                          unavailable",
+            },
+            Capability {
+                name: "iptables random",
+                present: self.iptables && self.statistic,
+                needs: "iptables with -m statistic",
+                gives: "iptables -m statistic works (loss faults)",
+                missing:
+                    "iptables -m statistic does not work in a container on this machine: loss faults are \
+                          unavailable",
+            },
+            Capability {
+                name: "netem",
+                present: self.netem,
+                needs: "tc netem",
+                gives: "tc netem available (delay faults)",
+                missing:
+                    "this kernel has no sch_netem module (load it with `modprobe sch_netem` where the module \
+                          exists): delay faults are unavailable; loss and throttle work without it",
+            },
+            Capability {
+                name: "tbf",
+                present: self.tbf,
+                needs: "tc tbf",
+                gives: "tc tbf available (throttle faults)",
+                missing:
+                    "tc tbf does not work in a container on this machine: throttle faults are unavailable",
+            },
+        ]
+    }
+
+    /// The capability `action` needs and this kernel lacks, if any.
+    pub fn lacking_for(&self, action: &Action) -> Option<Capability> {
+        let [iptables, statistic, netem, tbf] = self.capabilities();
+        let needed = match action {
+            Action::Partition { .. } => iptables,
+            Action::Loss { .. } => statistic,
+            Action::Delay { .. } => netem,
+            Action::Throttle { .. } => tbf,
+            _ => return None,
+        };
+        (!needed.present).then_some(needed)
+    }
+}
+
+/// Whether `action` changes a network namespace (and so depends on the kernel's features).
+pub fn is_network(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Partition { .. } | Action::Loss { .. } | Action::Delay { .. } | Action::Throttle { .. }
+    )
+}
+
+/// The first network fault of `sc` this kernel cannot do, as an error at the action's place in the file.
+pub fn refuse_unsupported(sc: &Scenario, k: &KernelFeatures) -> Result<()> {
+    let Some((p, cap)) = sc.actions.iter().find_map(|p| Some((p, k.lacking_for(&p.action)?))) else {
+        return Ok(());
+    };
+    Err(crate::scenario::ScenarioError {
+        file: sc.file.clone(),
+        line: p.place.0,
+        col: p.place.1,
+        message: format!(
+            "action {:?} needs {}, and {}; `hadrill doctor` lists what works here",
+            p.action.name(),
+            cap.needs,
+            cap.missing
+        ),
+    }
+    .into())
+}
+
 /// Probes the kernel from a throwaway helper container in a namespace of its own (needs the helper image).
-pub async fn kernel_features() -> KernelFeatures {
+/// An error when the helper itself could not run: that says nothing about the kernel.
+pub async fn kernel_features() -> Result<KernelFeatures> {
     let probe = "iptables -A OUTPUT -d 192.0.2.1 -j DROP >/dev/null 2>&1 && echo iptables=yes; \
                  iptables -A OUTPUT -d 192.0.2.1 -m statistic --mode random --probability 0.5 -j DROP >/dev/null 2>&1 \
                  && echo statistic=yes; \
                  tc qdisc add dev eth0 root netem delay 1ms >/dev/null 2>&1 && echo netem=yes; \
                  tc qdisc del dev eth0 root >/dev/null 2>&1; \
                  tc qdisc add dev eth0 root tbf rate 1mbit burst 32kbit latency 400ms >/dev/null 2>&1 && echo tbf=yes; \
-                 true";
+                 echo probed=yes";
     let out = tokio::process::Command::new("docker")
         .args(["run", "--rm", "--cap-add", "NET_ADMIN", "--label"])
         .arg(format!("{}=doctor", labels::HELPER_FOR))
         .args([HELPER_IMAGE, "sh", "-c", probe])
         .stdin(Stdio::null())
         .output()
-        .await;
-    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
-    let has = |k: &str| text.lines().any(|l| l.trim() == format!("{k}=yes"));
-    KernelFeatures {
+        .await
+        .map_err(|e| Error::KernelProbe(format!("cannot run docker: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    features_from(&text).ok_or_else(|| {
+        Error::KernelProbe(format!(
+            "the helper container ({HELPER_IMAGE}) did not run the probe ({}): {}",
+            out.status,
+            crate::stack::compose::tail_lines(&String::from_utf8_lossy(&out.stderr), 5).trim()
+        ))
+    })
+}
+
+/// The features the probe script printed; `None` when it did not run to its end.
+fn features_from(probe_output: &str) -> Option<KernelFeatures> {
+    let has = |k: &str| probe_output.lines().any(|l| l.trim() == format!("{k}=yes"));
+    has("probed").then(|| KernelFeatures {
         iptables: has("iptables"),
         statistic: has("statistic"),
         netem: has("netem"),
         tbf: has("tbf"),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -341,5 +452,27 @@ qdisc tbf 8002: dev eth1 root refcnt 2 rate 1Mbit burst 2500b lat 1s \n Sent 100
         let d = NetFault::Delay { latency: Duration::from_millis(1), jitter: Duration::ZERO };
         assert_eq!(d.affected(listing), 42);
         assert_eq!(queued_packets("qdisc noqueue 0: dev eth0 root\n Sent 99 bytes 9 pkt\n"), 0);
+    }
+
+    #[test]
+    fn a_probe_that_did_not_run_is_not_a_kernel_without_features() {
+        assert_eq!(features_from(""), None, "the helper could not start: no verdict on the kernel");
+        let k = features_from("iptables=yes\nstatistic=yes\ntbf=yes\nprobed=yes\n").unwrap();
+        assert_eq!(k, KernelFeatures { iptables: true, statistic: true, netem: false, tbf: true });
+        assert_eq!(features_from("probed=yes\n"), Some(KernelFeatures::default()));
+    }
+
+    #[test]
+    fn each_network_fault_names_the_capability_it_lacks() {
+        let no_netem = KernelFeatures { iptables: true, statistic: true, netem: false, tbf: true };
+        let delay = Action::Delay { latency: Duration::from_millis(5), jitter: Duration::ZERO };
+        assert!(no_netem.lacking_for(&delay).unwrap().missing.contains("sch_netem"));
+        assert_eq!(no_netem.lacking_for(&Action::Throttle { kbit: 8 }), None);
+        assert_eq!(no_netem.lacking_for(&Action::Pause), None);
+        let no_statistic = KernelFeatures { statistic: false, ..no_netem };
+        let loss = Action::Loss { percent: 5.0, peers: vec![] };
+        assert_eq!(no_statistic.lacking_for(&loss).unwrap().needs, "iptables with -m statistic");
+        assert_eq!(no_statistic.lacking_for(&Action::Partition { peers: vec![] }), None);
+        assert!(is_network(&loss) && !is_network(&Action::Pause));
     }
 }

@@ -112,12 +112,12 @@ pub async fn pull_as(
 
 /// Makes sure the base image exists: pulled where a registry answers, else bootstrapped. Says which in one
 /// line when it acts.
-pub async fn ensure(docker: &Docker, base: &str) -> Result<()> {
+pub async fn ensure(docker: &Docker, base: &str, console: &crate::drill::console::Reporter) -> Result<()> {
     let action = decide_here(docker, base).await;
     if base == DEFAULT_BASE && matches!(action, BaseAction::Bootstrap | BaseAction::Impossible(_)) {
         match pull_as(docker, REGISTRY_BASE, base, PULL_LIMIT).await {
             Ok(()) => {
-                eprintln!("base image {base}: pulled {REGISTRY_BASE} from a registry");
+                console.phase(format!("base image {base}: pulled {REGISTRY_BASE} from a registry"));
                 return Ok(());
             }
             Err(why) => tracing::debug!("pull of {REGISTRY_BASE} failed: {why}"),
@@ -130,13 +130,15 @@ pub async fn ensure(docker: &Docker, base: &str) -> Result<()> {
             message: format!("no registry answered for {REGISTRY_BASE}, and {why}"),
         }),
         BaseAction::Bootstrap => {
-            eprintln!("base image {base}: no registry answered for {REGISTRY_BASE}, making it with debootstrap (about a minute)");
+            console.phase(format!(
+                "base image {base}: no registry answered for {REGISTRY_BASE}, making it with debootstrap (about a minute)"
+            ));
             let base = base.to_string();
             let started = std::time::Instant::now();
             tokio::task::spawn_blocking(move || bootstrap(&base))
                 .await
                 .map_err(|e| Error::Other(format!("bootstrap task failed: {e}")))??;
-            eprintln!("base image made in {:.0}s", started.elapsed().as_secs_f64());
+            console.phase(format!("base image made in {:.0}s", started.elapsed().as_secs_f64()));
             Ok(())
         }
     }

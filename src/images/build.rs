@@ -9,6 +9,7 @@ use std::time::Instant;
 use bollard::Docker;
 
 use super::base;
+use crate::drill::console::Reporter;
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::stack::StackSpec;
@@ -46,14 +47,7 @@ pub fn sources_for(spec: &StackSpec) -> Vec<ImageSource> {
         })
         .collect();
     // The fault helper runs next to any stack's containers.
-    let helper = paths::images_dir().join(NETTOOLS);
-    if helper.join("Dockerfile").is_file() {
-        out.push(ImageSource {
-            tag: format!("hadrill/{NETTOOLS}:local"),
-            name: NETTOOLS.into(),
-            dir: helper,
-        });
-    }
+    out.extend(helper_source());
     out.sort_by(|a, b| a.tag.cmp(&b.tag));
     out.dedup();
     out
@@ -137,13 +131,44 @@ pub struct Built {
     pub seconds: Option<f64>,
 }
 
+/// The fault helper's image, which runs next to any stack's containers.
+fn helper_source() -> Option<ImageSource> {
+    let dir = paths::images_dir().join(NETTOOLS);
+    dir.join("Dockerfile").is_file().then(|| ImageSource {
+        tag: format!("hadrill/{NETTOOLS}:local"),
+        name: NETTOOLS.into(),
+        dir,
+    })
+}
+
 /// Builds every image of the stack that is missing or stale. `force` rebuilds all.
-pub async fn ensure(docker: &Docker, spec: &StackSpec, base_image: &str, force: bool) -> Result<Vec<Built>> {
-    let sources = sources_for(spec);
+pub async fn ensure(
+    docker: &Docker,
+    spec: &StackSpec,
+    base_image: &str,
+    force: bool,
+    console: &Reporter,
+) -> Result<Vec<Built>> {
+    ensure_sources(docker, sources_for(spec), base_image, force, console).await
+}
+
+/// Builds the fault helper's image alone if it is missing or stale: the kernel probe runs in it, before the
+/// stack's images are built.
+pub async fn ensure_helper(docker: &Docker, base_image: &str, console: &Reporter) -> Result<()> {
+    ensure_sources(docker, helper_source().into_iter().collect(), base_image, false, console).await.map(drop)
+}
+
+async fn ensure_sources(
+    docker: &Docker,
+    sources: Vec<ImageSource>,
+    base_image: &str,
+    force: bool,
+    console: &Reporter,
+) -> Result<Vec<Built>> {
     if sources.is_empty() {
         return Ok(Vec::new());
     }
-    base::ensure(docker, base_image).await?;
+    base::ensure(docker, base_image, console).await?;
     let base_id = base::image_id(docker, base_image).await.unwrap_or_else(|| base_image.to_string());
     let mut jobs = Vec::new();
     for src in sources {
@@ -159,7 +184,8 @@ pub async fn ensure(docker: &Docker, spec: &StackSpec, base_image: &str, force: 
             continue;
         }
         let base_image = base_image.to_string();
-        jobs.push(tokio::spawn(async move { build_one(src, files, hash, base_image).await }));
+        let console = console.clone();
+        jobs.push(tokio::spawn(async move { build_one(src, files, hash, base_image, &console).await }));
     }
     let mut built = Vec::new();
     for j in jobs {
@@ -173,9 +199,10 @@ async fn build_one(
     files: Vec<(String, Vec<u8>)>,
     hash: String,
     base_image: String,
+    console: &Reporter,
 ) -> Result<Built> {
     let started = Instant::now();
-    eprintln!("building image {} from {}", src.tag, src.dir.display());
+    console.phase(format!("building image {} from {}", src.tag, src.dir.display()));
     let ctx = paths::scratch_dir().join(format!("build-{}-{}", src.name, std::process::id()));
     let _ = std::fs::remove_dir_all(&ctx);
     std::fs::create_dir_all(&ctx).map_err(|e| Error::io(&ctx, e))?;
@@ -212,7 +239,7 @@ async fn build_one(
         });
     }
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!("built {} in {seconds:.0}s", src.tag);
+    console.phase(format!("built {} in {seconds:.0}s", src.tag));
     Ok(Built { tag: src.tag, seconds: Some(seconds) })
 }
 

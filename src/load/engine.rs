@@ -104,11 +104,10 @@ struct Shared {
     last_acked: AtomicU32,
 }
 
-/// Runs the load from `start` (drill time) for `cfg.duration`; returns every outcome.
+/// Runs the load from the clock's start for `cfg.duration`; returns every outcome.
 pub async fn run(
     cfg: LoadConfig,
     clock: Clock,
-    start: Nanos,
     counters: Arc<Counters>,
     cancel: CancellationToken,
 ) -> LoadResult {
@@ -130,15 +129,15 @@ pub async fn run(
         cfg,
     });
     match shared.cfg.rate {
-        Some(rate) => run_open(shared, rate, start, cancel).await,
-        None => run_closed(shared, start, cancel).await,
+        Some(rate) => run_open(shared, rate, cancel).await,
+        None => run_closed(shared, cancel).await,
     }
 }
 
 /// As fast as possible: `max_in_flight` workers, each sending its next request when the last one answered.
 /// Intended time equals the actual send time here (there is no schedule to fall behind).
-async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken) -> LoadResult {
-    let end = start + shared.cfg.duration.as_nanos() as Nanos;
+async fn run_closed(shared: Arc<Shared>, cancel: CancellationToken) -> LoadResult {
+    let end = shared.cfg.duration.as_nanos() as Nanos;
     let next_seq = Arc::new(AtomicU32::new(0));
     let mut workers = Vec::new();
     for w in 0..shared.cfg.max_in_flight {
@@ -167,14 +166,14 @@ async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken
     LoadResult { outcomes, end: shared.clock.now().min(end), cancelled: cancel.is_cancelled() }
 }
 
-async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
+async fn run_open(shared: Arc<Shared>, rate: u32, cancel: CancellationToken) -> LoadResult {
     let clock = shared.clock;
-    let end = start + shared.cfg.duration.as_nanos() as Nanos;
+    let end = shared.cfg.duration.as_nanos() as Nanos;
     let permits = Arc::new(Semaphore::new(shared.cfg.max_in_flight));
     let handle = tokio::runtime::Handle::current();
     let scheduler = {
         let (shared, permits, cancel) = (shared.clone(), permits.clone(), cancel.clone());
-        tokio::task::spawn_blocking(move || schedule(&shared, &handle, &permits, rate, start, &cancel))
+        tokio::task::spawn_blocking(move || schedule(&shared, &handle, &permits, rate, &cancel))
     };
     let cancelled = scheduler.await.unwrap_or(true);
     // Let what is in flight finish (each request is bounded by the timeout).
@@ -194,7 +193,6 @@ fn schedule(
     runtime: &tokio::runtime::Handle,
     permits: &Arc<Semaphore>,
     rate: u32,
-    start: Nanos,
     cancel: &CancellationToken,
 ) -> bool {
     let _slack = TimerSlack::fine();
@@ -208,7 +206,7 @@ fn schedule(
         if cancel.is_cancelled() {
             return true;
         }
-        let due = start + (i as f64 * interval_ns) as Nanos;
+        let due = (i as f64 * interval_ns) as Nanos;
         let now = clock.now();
         if due > now {
             std::thread::sleep(Duration::from_nanos(due - now).min(MAX_NAP));

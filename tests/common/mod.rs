@@ -29,13 +29,20 @@ impl Drop for Guard {
     }
 }
 
+/// Builds the images of a bundled stack as needed; returns its spec.
+pub async fn images(docker: &Docker, stack: &str) -> hadrill::stack::StackSpec {
+    let spec = resolve::resolve(stack).expect("bundled stack");
+    let base = hadrill::images::base::DEFAULT_BASE;
+    hadrill::images::build::ensure(docker, &spec, base, false, &Default::default())
+        .await
+        .expect("images build");
+    spec
+}
+
 /// Builds images as needed and brings `stack` up; returns the handle, its containers and a cleanup guard.
 pub async fn up(stack: &str) -> (Docker, RunningStack, Vec<Container>, Guard) {
     let docker = hadrill::docker::connect::connect().await.expect("docker reachable");
-    let spec = resolve::resolve(stack).expect("bundled stack");
-    hadrill::images::build::ensure(&docker, &spec, hadrill::images::base::DEFAULT_BASE, false)
-        .await
-        .expect("images build");
+    let spec = images(&docker, stack).await;
     let compose = ComposeCli::detect().await.expect("compose found");
     let running = RunningStack::prepare(spec, compose).expect("prepare");
     let guard = Guard { project: running.project.clone() };
@@ -82,4 +89,58 @@ pub fn assert_matches_the_committed_schema(report_json: &std::path::Path) {
     let problems: Vec<String> =
         validator.iter_errors(&json).map(|e| format!("{}: {e}", e.instance_path)).collect();
     assert!(problems.is_empty(), "{} does not match the schema: {problems:?}", report_json.display());
+}
+
+/// Runs `hadrill run <scenario> --reports <reports> <extra>`; once a stderr line contains `trigger`, sends
+/// SIGINT `signals` times, `gap` apart. Returns the exit code, stderr, and when the trigger was seen.
+pub fn run_interrupted(
+    scenario: &std::path::Path,
+    reports: &std::path::Path,
+    extra: &[&str],
+    trigger: &str,
+    signals: usize,
+    gap: std::time::Duration,
+) -> (Option<i32>, String, Option<std::time::Instant>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(hadrill_bin())
+        .arg("run")
+        .arg(scenario)
+        .arg("--reports")
+        .arg(reports)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hadrill");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    let mut seen = None;
+    for line in rx.iter() {
+        log.push_str(&line);
+        log.push('\n');
+        if seen.is_none() && line.contains(trigger) {
+            seen = Some(std::time::Instant::now());
+            for _ in 0..signals {
+                std::thread::sleep(gap);
+                Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+            }
+        }
+    }
+    let status = child.wait().expect("wait");
+    (status.code(), log, seen)
+}
+
+/// The project name `hadrill run` printed.
+pub fn project_in(log: &str) -> String {
+    log.split_whitespace()
+        .find(|w| w.starts_with("hadrill-web-haproxy-pg-"))
+        .expect("project in log")
+        .to_string()
 }
