@@ -8,6 +8,7 @@
 //! - [`docker`]: the Docker API edge (bollard): connecting, finding containers by compose labels, ports.
 //! - [`scenario`]: the scenario file model and its validation with file:line:col errors.
 //! - [`doctor`] and [`cleanup`]: environment checks and removal of everything hadrill created.
+//! - [`reaper`]: the container that removes a drill's stack when hadrill is killed.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the flow of a drill.
 
@@ -26,6 +27,7 @@ pub mod measure;
 pub mod observe;
 pub mod paths;
 pub mod proto;
+pub mod reaper;
 pub mod report;
 pub mod scenario;
 pub mod stack;
