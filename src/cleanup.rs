@@ -105,20 +105,30 @@ fn being_removed(e: &bollard::errors::Error) -> bool {
         if message.contains("already in progress"))
 }
 
-/// Removes the containers, then networks, then volumes in scope. Objects that vanish meanwhile are fine.
+/// Removes the containers (at once), then networks, then volumes in scope. Objects that vanish meanwhile are
+/// fine; a failure does not stop the rest, and the first one is returned after.
 pub async fn sweep(docker: &Docker, scope: &Scope) -> Result<Removed> {
     let mut removed = Removed::default();
+    let mut first_err = None;
+    let mut note = |r: std::result::Result<(), bollard::errors::Error>, what: String, n: &mut usize| match r {
+        Ok(()) => *n += 1,
+        Err(e) if not_found(&e) || being_removed(&e) => {}
+        Err(e) => {
+            first_err.get_or_insert(Error::docker(what, e));
+        }
+    };
     let opts = ListContainersOptionsBuilder::default().all(true).build();
     let containers =
         docker.list_containers(Some(opts)).await.map_err(|e| Error::docker("list containers", e))?;
-    for c in containers.into_iter().filter(|c| scope.wants(c.labels.as_ref())) {
-        let Some(id) = c.id else { continue };
+    let ids: Vec<String> =
+        containers.into_iter().filter(|c| scope.wants(c.labels.as_ref())).filter_map(|c| c.id).collect();
+    let results = futures_util::future::join_all(ids.iter().map(|id| {
         let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        match docker.remove_container(&id, Some(opts)).await {
-            Ok(()) => removed.containers += 1,
-            Err(e) if not_found(&e) || being_removed(&e) => {}
-            Err(e) => return Err(Error::docker(format!("remove container {id}"), e)),
-        }
+        docker.remove_container(id, Some(opts))
+    }))
+    .await;
+    for (id, r) in ids.iter().zip(results) {
+        note(r, format!("remove container {id}"), &mut removed.containers);
     }
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
@@ -126,27 +136,20 @@ pub async fn sweep(docker: &Docker, scope: &Scope) -> Result<Removed> {
         .map_err(|e| Error::docker("list networks", e))?;
     for n in networks.into_iter().filter(|n| scope.wants(n.labels.as_ref())) {
         let Some(name) = n.name else { continue };
-        match docker.remove_network(&name).await {
-            Ok(()) => removed.networks += 1,
-            Err(e) if not_found(&e) => {}
-            Err(e) => return Err(Error::docker(format!("remove network {name}"), e)),
-        }
+        note(docker.remove_network(&name).await, format!("remove network {name}"), &mut removed.networks);
     }
     let volumes = docker
         .list_volumes(None::<ListVolumesOptions>)
         .await
         .map_err(|e| Error::docker("list volumes", e))?;
-    for v in volumes.volumes.unwrap_or_default() {
-        if !scope.wants(Some(&v.labels)) {
-            continue;
-        }
-        match docker.remove_volume(&v.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await {
-            Ok(()) => removed.volumes += 1,
-            Err(e) if not_found(&e) => {}
-            Err(e) => return Err(Error::docker(format!("remove volume {}", v.name), e)),
-        }
+    for v in volumes.volumes.unwrap_or_default().into_iter().filter(|v| scope.wants(Some(&v.labels))) {
+        let r = docker.remove_volume(&v.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await;
+        note(r, format!("remove volume {}", v.name), &mut removed.volumes);
     }
-    Ok(removed)
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(removed),
+    }
 }
 
 /// One object a sweep would remove, as `hadrill clean --dry-run` prints it.

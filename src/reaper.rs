@@ -22,7 +22,7 @@
 //!   drops the connection without a word. A `--keep` drill that is killed is reaped: it could not revert its
 //!   faults, and the stack it would keep is not the one the user asked for.
 //! - `docker-compose` child processes may outlive a killed hadrill and create containers for a few seconds:
-//!   the reaper sweeps once a second until [`QUIET_SWEEPS`] sweeps in a row find nothing, for at most
+//!   the reaper sweeps every [`SWEEP_EVERY`] until [`QUIET_SWEEPS`] sweeps in a row find nothing, for at most
 //!   [`REAP_LIMIT`].
 //! - A reaper nobody connects to within [`FIRST_CONNECT`] reaps (hadrill died between starting it and
 //!   connecting). Other connections may ask `status`: `hadrill clean` uses it to spare live drills.
@@ -50,6 +50,8 @@ use crate::error::{Error, Result};
 pub const PORT: u16 = 7787;
 /// Sweeps in a row that must find nothing before the reaper exits.
 pub const QUIET_SWEEPS: u32 = 4;
+/// The pause between two sweeps.
+pub const SWEEP_EVERY: Duration = Duration::from_millis(500);
 /// The longest a reaper keeps sweeping.
 pub const REAP_LIMIT: Duration = Duration::from_secs(60);
 /// How long a reaper waits for hadrill's first connection.
@@ -323,8 +325,9 @@ pub async fn serve(project: &str, listen: SocketAddr) -> Result<i32> {
         return Ok(crate::exit_codes::OK);
     }
     eprintln!("reaper of {project}: hadrill is gone without a goodbye; removing the project");
+    let started = Instant::now();
     let removed = reap(&docker, project).await;
-    eprintln!("reaper of {project}: removed {removed}");
+    eprintln!("reaper of {project}: removed {removed} in {:.1}s", started.elapsed().as_secs_f64());
     Ok(crate::exit_codes::OK)
 }
 
@@ -371,7 +374,7 @@ fn transition(state: &Mutex<State>, from: State, to: State) -> std::result::Resu
     }
 }
 
-/// Sweeps the project (sparing this reaper) once a second until [`QUIET_SWEEPS`] sweeps in a row find nothing.
+/// Sweeps the project (sparing this reaper) every [`SWEEP_EVERY`] until [`QUIET_SWEEPS`] sweeps in a row find nothing.
 async fn reap(docker: &Docker, project: &str) -> cleanup::Removed {
     let scope = Scope::Reaped(project.to_string());
     let started = Instant::now();
@@ -389,7 +392,7 @@ async fn reap(docker: &Docker, project: &str) -> cleanup::Removed {
                 quiet = 0;
             }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(SWEEP_EVERY).await;
     }
     total
 }

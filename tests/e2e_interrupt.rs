@@ -164,6 +164,12 @@ async fn killed_leaves_nothing(file: &str, stop: Stop<'_>) {
     let killed = Instant::now();
     let project = project_of(&log);
     let _guard = common::Guard { project: project.clone() };
+    let reaper_log = Command::new("docker")
+        .args(["logs", "-f", &format!("{project}-reaper")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let docker = hadrill::docker::connect::connect().await.unwrap();
     let mut left = cleanup::count(&docker, &Scope::Project(project.clone())).await.unwrap();
     let at_kill = left;
@@ -172,8 +178,11 @@ async fn killed_leaves_nothing(file: &str, stop: Stop<'_>) {
         tokio::time::sleep(Duration::from_millis(250)).await;
         left = cleanup::count(&docker, &Scope::Project(project.clone())).await.unwrap();
     }
-    assert_eq!(left.total(), 0, "left by {project} 20s after SIGKILL: {left}\n{log}");
-    eprintln!("{project}: {at_kill} at SIGKILL, nothing left {:.1}s after", killed.elapsed().as_secs_f64());
+    let gone = killed.elapsed();
+    let reaper_log = String::from_utf8_lossy(&reaper_log.wait_with_output().unwrap().stderr).to_string();
+    assert_eq!(left.total(), 0, "left by {project} 20s after SIGKILL: {left}\n{log}\nreaper:\n{reaper_log}");
+    eprintln!("{reaper_log}");
+    eprintln!("{project}: {at_kill} at SIGKILL, nothing left {:.1}s after", gone.as_secs_f64());
 }
 
 #[tokio::test(flavor = "multi_thread")]
