@@ -99,6 +99,7 @@ pub struct Reaper {
 #[derive(Debug)]
 struct Held {
     stream: std::net::TcpStream,
+    container: String,
 }
 
 impl Drop for Held {
@@ -124,7 +125,7 @@ impl Reaper {
         }
         match hold(docker, &id, project).await {
             Ok(stream) => {
-                *self.conn.lock().expect("reaper lock") = Some(Held { stream });
+                *self.conn.lock().expect("reaper lock") = Some(Held { stream, container: id });
                 Ok(())
             }
             Err(why) => {
@@ -141,9 +142,19 @@ impl Reaper {
         }
     }
 
-    /// Says goodbye: the reaper exits without removing anything.
-    pub fn bye(&self) {
-        self.conn.lock().expect("reaper lock").take();
+    /// Says goodbye and waits (up to 5 s) until the reaper's container is gone: it exits without removing
+    /// anything, and a count of the project's objects right after no longer sees it.
+    pub async fn release(&self, docker: &Docker) {
+        let Some(held) = self.conn.lock().expect("reaper lock").take() else { return };
+        let id = held.container.clone();
+        drop(held);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if docker.inspect_container(&id, None::<InspectContainerOptions>).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Whether a reaper holds this run's stack.
@@ -415,7 +426,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let reaper = Reaper::default();
         let stream = std::net::TcpStream::connect(addr).unwrap();
-        *reaper.conn.lock().unwrap() = Some(Held { stream });
+        *reaper.conn.lock().unwrap() = Some(Held { stream, container: "c".into() });
         let (mut server, _) = listener.accept().unwrap();
         let clone = reaper.clone();
         drop(reaper);

@@ -151,7 +151,7 @@ impl RunningStack {
         if let Err(e) = &compose {
             tracing::warn!("compose down failed, removing by label instead: {e}");
         }
-        self.reaper.bye();
+        self.reaper.release(docker).await;
         let swept = cleanup::sweep(docker, &Scope::Project(self.project.clone())).await?;
         let _ = std::fs::remove_dir_all(crate::paths::scratch_dir().join(&self.project));
         Ok(swept)
