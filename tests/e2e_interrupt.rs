@@ -185,10 +185,27 @@ async fn killed_leaves_nothing(file: &str, stop: Stop<'_>) {
     eprintln!("{project}: {at_kill} at SIGKILL, nothing left {:.1}s after", gone.as_secs_f64());
 }
 
+/// Kills once Compose has created three of the stack's containers and is still bringing the rest up: its child
+/// process outlives hadrill.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_bring_up_leaves_nothing_behind() {
-    let stop =
-        Stop { marker: "bringing up", after: Duration::from_secs(3), signal: "-KILL", before: &|_| {} };
+    let mid_bring_up = |log: &str| {
+        let label = format!("label=com.docker.compose.project={}", project_of(log));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let out = Command::new("docker").args(["ps", "-aq", "--filter", &label]).output().unwrap();
+            if String::from_utf8_lossy(&out.stdout).lines().count() >= 3 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let stop = Stop {
+        marker: "bringing up",
+        after: Duration::from_millis(500),
+        signal: "-KILL",
+        before: &mid_bring_up,
+    };
     killed_leaves_nothing("partition-interrupt.toml", stop).await;
 }
 
