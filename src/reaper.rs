@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, LogsOptions, StartContainerOptions,
+    AttachContainerOptions, CreateContainerOptionsBuilder, InspectContainerOptions, StartContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -117,7 +117,7 @@ impl Reaper {
         let image =
             image(docker).await.ok_or_else(|| fail(format!("none of the images {IMAGES:?} is present")))?;
         let id = create(docker, project, &exe, &image).await?;
-        let log = follow_log(docker, &id);
+        let (log, log_task) = attach_log(docker, &id).await;
         if let Err(e) = docker.start_container(&id, None::<StartContainerOptions>).await {
             let _ =
                 docker.remove_container(&id, None::<bollard::query_parameters::RemoveContainerOptions>).await;
@@ -131,6 +131,7 @@ impl Reaper {
             Err(why) => {
                 let _ =
                     docker.stop_container(&id, None::<bollard::query_parameters::StopContainerOptions>).await;
+                let _ = tokio::time::timeout(Duration::from_secs(2), log_task).await;
                 let log = log.lock().expect("reaper log").clone();
                 let log = if log.trim().is_empty() { "(empty log)".into() } else { log };
                 Err(fail(format!(
@@ -231,21 +232,24 @@ async fn create(docker: &Docker, project: &str, exe: &std::path::Path, image: &s
     Ok(created.id)
 }
 
-/// Collects the container's output from its start (an auto-removed container's log is gone once it exits).
-fn follow_log(docker: &Docker, id: &str) -> Arc<Mutex<String>> {
+/// Collects the container's output from its start, attached before it starts as `docker run` does (the log of
+/// an auto-removed container is gone once it exits). The task ends when the container does.
+async fn attach_log(docker: &Docker, id: &str) -> (Arc<Mutex<String>>, tokio::task::JoinHandle<()>) {
     let out = Arc::new(Mutex::new(String::new()));
-    let opts = LogsOptions { follow: true, stdout: true, stderr: true, ..Default::default() };
-    let mut stream = docker.logs(id, Some(opts));
+    let opts =
+        AttachContainerOptions { stdout: true, stderr: true, stream: true, logs: true, ..Default::default() };
+    let attached = docker.attach_container(id, Some(opts)).await;
     let sink = out.clone();
-    tokio::spawn(async move {
-        while let Some(Ok(chunk)) = stream.next().await {
+    let task = tokio::spawn(async move {
+        let Ok(mut attached) = attached else { return };
+        while let Some(Ok(chunk)) = attached.output.next().await {
             let mut s = sink.lock().expect("reaper log");
             if s.len() < 8192 {
                 s.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
             }
         }
     });
-    out
+    (out, task)
 }
 
 /// Connects to the reaper's published port until it answers `hold`. Docker's proxy accepts a connection before
