@@ -54,8 +54,8 @@ pub const QUIET_SWEEPS: u32 = 4;
 pub const SWEEP_EVERY: Duration = Duration::from_millis(500);
 /// The longest a reaper keeps sweeping.
 pub const REAP_LIMIT: Duration = Duration::from_secs(60);
-/// How long a reaper waits for hadrill's first connection.
-pub const FIRST_CONNECT: Duration = Duration::from_secs(60);
+/// How long a reaper waits for hadrill's first connection (hadrill tries every 100 ms once it is started).
+pub const FIRST_CONNECT: Duration = Duration::from_secs(10);
 /// How long hadrill waits for a starting reaper to answer.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Where the binary is mounted in the reaper's container.
@@ -129,8 +129,9 @@ impl Reaper {
                 Ok(())
             }
             Err(why) => {
-                let _ =
-                    docker.stop_container(&id, None::<bollard::query_parameters::StopContainerOptions>).await;
+                let force =
+                    bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
+                let _ = docker.remove_container(&id, Some(force)).await;
                 let _ = tokio::time::timeout(Duration::from_secs(2), log_task).await;
                 let log = log.lock().expect("reaper log").clone();
                 let log = if log.trim().is_empty() { "(empty log)".into() } else { log };
