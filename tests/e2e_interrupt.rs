@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use hadrill::cleanup::{self, Scope};
 
+/// A 20 s partition of app1 in a 30 s drill.
+const PARTITION: &str = "partition-interrupt.toml";
+
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios").join(name)
 }
@@ -86,7 +89,7 @@ fn run_and_stop(file: &str, extra: &[&str], stop: Stop) -> (std::process::ExitSt
 fn interrupt_during_partition(extra: &[&str]) -> (Option<i32>, String, PathBuf) {
     let stop =
         Stop { marker: "partition app1", after: Duration::from_secs(1), signal: "-INT", before: &|_| {} };
-    let (status, log, reports) = run_and_stop("partition-interrupt.toml", extra, stop);
+    let (status, log, reports) = run_and_stop(PARTITION, extra, stop);
     (status.code(), log, reports)
 }
 
@@ -155,11 +158,11 @@ async fn sigint_with_keep_reverts_the_rules_and_removes_the_helper() {
     assert_eq!(left.total(), 0, "left after down: {left}");
 }
 
-/// SIGKILLs hadrill as `stop` says, then polls until the reaper has removed every object of the project,
-/// itself included; fails after 20 s.
-async fn killed_leaves_nothing(file: &str, stop: Stop<'_>) {
+/// SIGKILLs hadrill `after` the line with `marker` (and `before`), then polls until the reaper has removed every
+/// object of the project, itself included; fails after 20 s.
+async fn killed_leaves_nothing(file: &str, marker: &str, after: Duration, before: &dyn Fn(&str)) {
     let _serial = common::SERIAL.lock().await;
-    let (status, log, _) = run_and_stop(file, &[], stop);
+    let (status, log, _) = run_and_stop(file, &[], Stop { marker, after, signal: "-KILL", before });
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "{log}");
     let killed = Instant::now();
     let project = project_of(&log);
@@ -200,13 +203,7 @@ async fn sigkill_during_bring_up_leaves_nothing_behind() {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    let stop = Stop {
-        marker: "bringing up",
-        after: Duration::from_millis(500),
-        signal: "-KILL",
-        before: &mid_bring_up,
-    };
-    killed_leaves_nothing("partition-interrupt.toml", stop).await;
+    killed_leaves_nothing(PARTITION, "bringing up", Duration::from_millis(500), &mid_bring_up).await;
 }
 
 /// Also checks that `hadrill clean --dry-run` spares the live drill and says why.
@@ -220,18 +217,10 @@ async fn sigkill_during_partition_leaves_nothing_behind() {
         assert!(out.contains("a running hadrill holds its reaper"), "{out}");
         assert!(!out.lines().any(|l| l.starts_with("container ") && l.contains(&project)), "{out}");
     };
-    let stop = Stop {
-        marker: "partition app1",
-        after: Duration::from_secs(1),
-        signal: "-KILL",
-        before: &clean_spares_it,
-    };
-    killed_leaves_nothing("partition-interrupt.toml", stop).await;
+    killed_leaves_nothing(PARTITION, "partition app1", Duration::from_secs(1), &clean_spares_it).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_read_back_leaves_nothing_behind() {
-    let stop =
-        Stop { marker: "reading back", after: Duration::from_millis(1500), signal: "-KILL", before: &|_| {} };
-    killed_leaves_nothing("kill-readback.toml", stop).await;
+    killed_leaves_nothing("kill-readback.toml", "reading back", Duration::from_millis(1500), &|_| {}).await;
 }
