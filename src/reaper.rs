@@ -112,6 +112,9 @@ impl Reaper {
     /// Starts the reaper of `project` and holds its connection. Errors say why there is none (the stack can
     /// still run; a kill would then leave it for `hadrill clean`).
     pub async fn start(&self, docker: &Docker, project: &str) -> Result<()> {
+        if self.is_held() {
+            return Ok(());
+        }
         let fail = |message: String| Error::Reaper { project: project.to_string(), message };
         let exe = binary().map_err(fail)?;
         let image =

@@ -37,7 +37,7 @@ pub struct RunningStack {
     pub compose: ComposeCli,
     override_file: PathBuf,
     /// Removes the project if hadrill dies without a word (see `reaper`).
-    pub reaper: Reaper,
+    reaper: Reaper,
 }
 
 /// A published endpoint: `service` (or `service#2`), its container port, the host address on 127.0.0.1.
@@ -70,7 +70,8 @@ impl RunningStack {
         vec![self.spec.compose_file.clone(), self.override_file.clone()]
     }
 
-    /// `compose up -d` and wait until every container is running and healthy. On failure, tears down.
+    /// Start the reaper, `compose up -d` and wait until every container is running and healthy. On failure,
+    /// tears down.
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
         let started = Instant::now();
         if let Err(e) = self.reaper.start(docker, &self.project).await {
