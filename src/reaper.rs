@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -168,19 +169,23 @@ impl Reaper {
     }
 }
 
-/// The hadrill binary to mount: this executable, or, when this is a test harness, the `hadrill` beside it
-/// (Cargo puts test binaries in `target/<profile>/deps/`). `HADRILL_BIN` overrides both.
-fn binary() -> std::result::Result<std::path::PathBuf, String> {
+/// The hadrill binary to mount: `HADRILL_BIN`, else this executable (see [`pick_binary`]).
+fn binary() -> std::result::Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("HADRILL_BIN") {
         return Ok(p.into());
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find hadrill's own executable: {e}"))?;
-    let exe = exe.canonicalize().unwrap_or(exe);
+    pick_binary(exe.canonicalize().unwrap_or(exe), |p| p.is_file())
+}
+
+/// `exe` when it is hadrill; when it is a test harness, the `hadrill` Cargo built beside it (test binaries are
+/// in `target/<profile>/deps/`, the binary in `target/<profile>/`).
+fn pick_binary(exe: PathBuf, is_file: impl Fn(&Path) -> bool) -> std::result::Result<PathBuf, String> {
     if exe.file_name().is_some_and(|n| n == "hadrill") {
         return Ok(exe);
     }
-    let sibling = exe.parent().and_then(|d| d.parent()).map(|d| d.join("hadrill"));
-    sibling.filter(|p| p.is_file()).ok_or_else(|| {
+    let sibling = exe.parent().and_then(Path::parent).map(|d| d.join("hadrill"));
+    sibling.filter(|p| is_file(p)).ok_or_else(|| {
         format!("{} is not hadrill and no hadrill binary is beside it: set HADRILL_BIN", exe.display())
     })
 }
@@ -194,7 +199,7 @@ async fn image(docker: &Docker) -> Option<String> {
     None
 }
 
-async fn create(docker: &Docker, project: &str, exe: &std::path::Path, image: &str) -> Result<String> {
+async fn create(docker: &Docker, project: &str, exe: &Path, image: &str) -> Result<String> {
     let socket = std::env::var("DOCKER_HOST")
         .ok()
         .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
@@ -426,6 +431,17 @@ mod tests {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }
         assert_eq!(State::parse("ok"), None);
+    }
+
+    #[test]
+    fn the_binary_is_hadrill_itself_or_the_one_beside_a_test_harness() {
+        let hadrill = PathBuf::from("/usr/local/bin/hadrill");
+        assert_eq!(pick_binary(hadrill.clone(), |_| false), Ok(hadrill));
+        let harness = PathBuf::from("/src/target/debug/deps/e2e_stack-0123abcd");
+        let built = PathBuf::from("/src/target/debug/hadrill");
+        assert_eq!(pick_binary(harness.clone(), |p| p == built), Ok(built));
+        let err = pick_binary(harness, |_| false).unwrap_err();
+        assert!(err.contains("e2e_stack-0123abcd is not hadrill") && err.contains("HADRILL_BIN"), "{err}");
     }
 
     #[tokio::test]
