@@ -321,6 +321,21 @@ pub async fn serve(project: &str, listen: SocketAddr) -> Result<i32> {
         project: project.to_string(),
         message: format!("cannot listen on {listen}: {e}"),
     })?;
+    let outcome = wait_for_end(listener, project, FIRST_CONNECT).await;
+    if outcome == State::Released {
+        eprintln!("reaper of {project}: released by hadrill");
+        return Ok(crate::exit_codes::OK);
+    }
+    eprintln!("reaper of {project}: hadrill is gone without a goodbye; removing the project");
+    let started = Instant::now();
+    let removed = reap(&docker, project).await;
+    eprintln!("reaper of {project}: removed {removed} in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(crate::exit_codes::OK)
+}
+
+/// Answers connections until hadrill's ends: [`State::Released`] after its `bye`, [`State::Reaping`] when it
+/// drops without one or never comes within `first_connect`. Later `status` queries get the outcome.
+async fn wait_for_end(listener: TcpListener, project: &str, first_connect: Duration) -> State {
     let state = Arc::new(Mutex::new(State::Waiting));
     let (ended, mut end) = tokio::sync::mpsc::channel::<State>(2);
     let (st, p) = (state.clone(), project.to_string());
@@ -329,7 +344,7 @@ pub async fn serve(project: &str, listen: SocketAddr) -> Result<i32> {
             tokio::spawn(answer(conn, st.clone(), p.clone(), ended.clone()));
         }
     });
-    let first_connect = tokio::time::sleep(FIRST_CONNECT);
+    let first_connect = tokio::time::sleep(first_connect);
     tokio::pin!(first_connect);
     let mut waiting = true;
     let outcome = loop {
@@ -344,15 +359,7 @@ pub async fn serve(project: &str, listen: SocketAddr) -> Result<i32> {
         }
     };
     *state.lock().expect("state") = outcome;
-    if outcome == State::Released {
-        eprintln!("reaper of {project}: released by hadrill");
-        return Ok(crate::exit_codes::OK);
-    }
-    eprintln!("reaper of {project}: hadrill is gone without a goodbye; removing the project");
-    let started = Instant::now();
-    let removed = reap(&docker, project).await;
-    eprintln!("reaper of {project}: removed {removed} in {:.1}s", started.elapsed().as_secs_f64());
-    Ok(crate::exit_codes::OK)
+    outcome
 }
 
 async fn answer(
@@ -442,6 +449,48 @@ mod tests {
         assert_eq!(pick_binary(harness.clone(), |p| p == built), Ok(built));
         let err = pick_binary(harness, |_| false).unwrap_err();
         assert!(err.contains("e2e_stack-0123abcd is not hadrill") && err.contains("HADRILL_BIN"), "{err}");
+    }
+
+    async fn line(stream: &mut TcpStream) -> String {
+        let mut l = String::new();
+        BufReader::new(stream).read_line(&mut l).await.unwrap();
+        l
+    }
+
+    /// Holds a connection to a reaper loop on 127.0.0.1, checks `status` meanwhile, ends it with `last`.
+    async fn hold_then(last: Option<&str>) -> State {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reaper =
+            tokio::spawn(async move { wait_for_end(listener, "hadrill-p", Duration::from_secs(30)).await });
+        assert_eq!(status(addr.port()).await, Ok(State::Waiting));
+        let mut held = TcpStream::connect(addr).await.unwrap();
+        held.write_all(b"hold\n").await.unwrap();
+        assert_eq!(line(&mut held).await, "ok hadrill-p\n");
+        assert_eq!(status(addr.port()).await, Ok(State::Held));
+        let (_, second) = ask(addr, "hold").await.unwrap();
+        assert_eq!(second, "held hadrill-p", "a second hadrill cannot take a held reaper");
+        if let Some(l) = last {
+            held.write_all(l.as_bytes()).await.unwrap();
+        }
+        drop(held);
+        let outcome = tokio::time::timeout(Duration::from_secs(5), reaper).await.unwrap().unwrap();
+        assert_eq!(status(addr.port()).await, Ok(outcome), "status tells the outcome after");
+        outcome
+    }
+
+    #[tokio::test]
+    async fn a_goodbye_releases_and_a_drop_reaps() {
+        assert_eq!(hold_then(Some("bye\n")).await, State::Released);
+        assert_eq!(hold_then(None).await, State::Reaping);
+        assert_eq!(hold_then(Some("something else\n")).await, State::Reaping);
+    }
+
+    #[tokio::test]
+    async fn nobody_connecting_reaps() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let outcome = wait_for_end(listener, "hadrill-p", Duration::from_millis(100)).await;
+        assert_eq!(outcome, State::Reaping);
     }
 
     #[tokio::test]
