@@ -149,6 +149,16 @@ async fn sigint_with_keep_reverts_the_rules_and_removes_the_helper() {
         .unwrap();
     assert!(String::from_utf8_lossy(&helpers.stdout).trim().is_empty(), "helper containers left");
     assert_eq!(read_report(&reports)["verdict"], "aborted");
+    // hadrill said goodbye to its reaper on the way out: the kept stack stays, the reaper is gone.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let kept = hadrill::docker::discover::project_containers(&docker, &project).await.unwrap();
+    assert_eq!(kept.len(), containers.len(), "the kept stack lost containers after hadrill exited");
+    let reapers = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=io.hadrill.reaper-for={project}"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&reapers.stdout).trim().is_empty(), "the released reaper is still there");
     let down = Command::new(common::hadrill_bin())
         .args(["down", "web-haproxy-pg", "--project", &project])
         .output()
