@@ -100,6 +100,13 @@ fn project_of(log: &str) -> String {
         .to_string()
 }
 
+/// How many containers (running or not) carry `label` (`key=value`).
+fn labelled(label: &str) -> usize {
+    let out =
+        Command::new("docker").args(["ps", "-aq", "--filter", &format!("label={label}")]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
 fn read_report(reports: &Path) -> serde_json::Value {
     let dir = reports.join("partition-interrupt");
     let run = std::fs::read_dir(&dir).unwrap().flatten().next().expect("a report folder").path();
@@ -142,23 +149,17 @@ async fn sigint_with_keep_reverts_the_rules_and_removes_the_helper() {
     let rules = String::from_utf8_lossy(&rules.stdout);
     assert!(rules.contains("-P INPUT ACCEPT"), "could not list rules: {rules}");
     assert!(!rules.contains("HADRILL"), "partition rules left in app1's namespace:\n{rules}");
-    let helpers = Command::new("docker")
-        .args(["ps", "-aq", "--filter"])
-        .arg(format!("label=io.hadrill.helper-for={project}"))
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&helpers.stdout).trim().is_empty(), "helper containers left");
+    assert_eq!(labelled(&format!("io.hadrill.helper-for={project}")), 0, "helper containers left");
     assert_eq!(read_report(&reports)["verdict"], "aborted");
     // hadrill said goodbye to its reaper on the way out: the kept stack stays, the reaper is gone.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let kept = hadrill::docker::discover::project_containers(&docker, &project).await.unwrap();
     assert_eq!(kept.len(), containers.len(), "the kept stack lost containers after hadrill exited");
-    let reapers = Command::new("docker")
-        .args(["ps", "-aq", "--filter"])
-        .arg(format!("label=io.hadrill.reaper-for={project}"))
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&reapers.stdout).trim().is_empty(), "the released reaper is still there");
+    assert_eq!(
+        labelled(&format!("io.hadrill.reaper-for={project}")),
+        0,
+        "the released reaper is still there"
+    );
     let down = Command::new(common::hadrill_bin())
         .args(["down", "web-haproxy-pg", "--project", &project])
         .output()
@@ -203,11 +204,10 @@ async fn killed_leaves_nothing(file: &str, marker: &str, after: Duration, before
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_bring_up_leaves_nothing_behind() {
     let mid_bring_up = |log: &str| {
-        let label = format!("label=com.docker.compose.project={}", project_of(log));
+        let label = format!("com.docker.compose.project={}", project_of(log));
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            let out = Command::new("docker").args(["ps", "-aq", "--filter", &label]).output().unwrap();
-            if String::from_utf8_lossy(&out.stdout).lines().count() >= 3 {
+            if labelled(&label) >= 3 {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
