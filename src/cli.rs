@@ -129,11 +129,23 @@ pub enum Command {
     },
     /// List the bundled stacks and scenarios.
     List,
-    /// Remove every container, network and volume hadrill created, including those of crashed runs.
+    /// Remove the containers, networks and volumes hadrill created that no running hadrill owns (crashed runs,
+    /// kept stacks); says which live drills it spared.
     Clean {
         /// Only say what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Also remove the stacks of drills still running.
+        #[arg(long)]
+        all: bool,
+    },
+    /// The reaper's own loop, run inside the reaper container: removes PROJECT when hadrill's connection drops.
+    #[command(hide = true)]
+    Reap {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        listen: std::net::SocketAddr,
     },
 }
 
@@ -193,7 +205,8 @@ async fn dispatch(command: Command) -> Result<i32> {
             list();
             Ok(exit_codes::OK)
         }
-        Command::Clean { dry_run } => clean(dry_run).await,
+        Command::Clean { dry_run, all } => clean(dry_run, all).await,
+        Command::Reap { project, listen } => crate::reaper::serve(&project, listen).await,
     }
 }
 
@@ -451,16 +464,20 @@ fn list() {
     }
 }
 
-async fn clean(dry_run: bool) -> Result<i32> {
+async fn clean(dry_run: bool, all: bool) -> Result<i32> {
     let docker = connect::connect().await?;
+    let objects = cleanup::list(&docker, &Scope::All).await?;
+    let plan = cleanup::plan(objects, &cleanup::liveness(&docker).await?, all);
+    for (project, why, objects) in &plan.skipped {
+        println!("skipped {project} ({}): {why}; `hadrill clean --all` removes it", cleanup::tally(objects));
+    }
     if dry_run {
-        let objects = cleanup::list(&docker, &Scope::All).await?;
-        for o in &objects {
+        for o in &plan.remove {
             println!("{o}");
         }
-        println!("would remove {}", cleanup::tally(&objects));
+        println!("would remove {}", cleanup::tally(&plan.remove));
     } else {
-        let n = cleanup::sweep(&docker, &Scope::All).await?;
+        let n = cleanup::sweep(&docker, &Scope::Owners(plan.owners())).await?;
         println!("removed {n}");
     }
     Ok(exit_codes::OK)

@@ -38,6 +38,8 @@ pub enum Error {
     NotHealthy { service: String, state: String, timeout_s: u64, log_tail: String },
     #[error("image {image}: {message}")]
     Image { image: String, message: String },
+    #[error("reaper of {project}: {message}")]
+    Reaper { project: String, message: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

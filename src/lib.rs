@@ -10,6 +10,7 @@
 //! - [`measure`]: pure functions from a recording to RTO, RPO, latency, the breakdown, expectations, verdict.
 //! - [`report`]: the one `Report` (JSON), the view model its Markdown and HTML lay out, JUnit.
 //! - [`doctor`] and [`cleanup`]: environment checks and removal of everything hadrill created.
+//! - [`reaper`]: the container that removes a drill's stack when hadrill is killed.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the flow of a drill.
 
@@ -29,6 +30,7 @@ pub mod measure;
 pub mod observe;
 pub mod paths;
 pub mod proto;
+pub mod reaper;
 pub mod report;
 pub mod scenario;
 pub mod secrets;

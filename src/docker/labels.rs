@@ -10,3 +10,5 @@ pub const MANAGED: &str = "io.hadrill.managed";
 pub const STACK: &str = "io.hadrill.stack";
 /// On helper containers hadrill starts itself (fault injectors), the project they serve.
 pub const HELPER_FOR: &str = "io.hadrill.helper-for";
+/// On a drill's reaper container, the project it removes if hadrill dies.
+pub const REAPER_FOR: &str = "io.hadrill.reaper-for";

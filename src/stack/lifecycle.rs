@@ -15,6 +15,7 @@ use crate::cleanup::{self, Removed, Scope, PROJECT_PREFIX};
 use crate::docker::discover::{self, Container};
 use crate::docker::{labels, logs};
 use crate::error::{Error, Result};
+use crate::reaper::Reaper;
 
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -35,6 +36,8 @@ pub struct RunningStack {
     pub project: String,
     pub compose: ComposeCli,
     override_file: PathBuf,
+    /// Removes the project if hadrill dies without a word (see `reaper`).
+    reaper: Reaper,
 }
 
 /// A published endpoint: `service` (or `service#2`), its container port, the host address on 127.0.0.1.
@@ -60,7 +63,7 @@ impl RunningStack {
     /// A handle on an existing project of `spec` (for `down`).
     pub fn attach(spec: StackSpec, compose: ComposeCli, project: String) -> Result<RunningStack> {
         let override_file = overlay::write(&spec.compose_file, &spec.name, &project)?;
-        Ok(RunningStack { spec, project, compose, override_file })
+        Ok(RunningStack { spec, project, compose, override_file, reaper: Reaper::default() })
     }
 
     fn files(&self) -> Vec<PathBuf> {
@@ -75,10 +78,15 @@ impl RunningStack {
         self.compose.run(&self.project, &self.files(), &all, limit).await
     }
 
-    /// `compose build` of the services with a `build:` section, `compose up -d` (scaled as the file says) and
+    /// Start the reaper, `compose build` the services with a `build:` section, `compose up -d` (scaled as the file says) and
     /// wait until every container is running and healthy. On failure, tears down.
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
         let started = Instant::now();
+        if let Err(e) = self.reaper.start(docker, &self.project).await {
+            eprintln!(
+                "warning: no reaper, so a killed hadrill would leave the stack to `hadrill clean`: {e}"
+            );
+        }
         if let Some(args) = super::userfile::build_args(&self.spec) {
             eprintln!("hadrill: building {} through {}", self.spec.builds.join(", "), self.compose.display());
             if let Err(e) = self.compose_run(&args, super::userfile::BUILD_LIMIT).await {
@@ -151,6 +159,7 @@ impl RunningStack {
         if let Err(e) = &compose {
             tracing::warn!("compose down failed, removing by label instead: {e}");
         }
+        self.reaper.release(docker).await;
         let swept = cleanup::sweep(docker, &Scope::Project(self.project.clone())).await?;
         let _ = std::fs::remove_dir_all(crate::paths::scratch_dir().join(&self.project));
         Ok(swept)
