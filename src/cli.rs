@@ -352,9 +352,9 @@ async fn load_only(
     if connections == 0 {
         return Err(Error::Other("--connections must be at least 1".into()));
     }
-    let target = crate::load::http1::Target::resolve(url).await.map_err(Error::Other)?;
+    let target = crate::load::http1::Target::resolve(url).await?;
     let cfg = crate::load::LoadConfig {
-        plan: crate::load::engine::Plan::Get { target },
+        probe: std::sync::Arc::new(crate::load::http_probe::GetProbe::new(target)),
         rate,
         timeout,
         max_in_flight: connections,
@@ -364,7 +364,7 @@ async fn load_only(
     let clock = crate::timeline::Clock::start();
     let cancel = drill::signals::watch();
     let counters = std::sync::Arc::new(crate::load::Counters::default());
-    let result = crate::load::engine::run(cfg, clock, 0, counters, cancel).await;
+    let result = crate::load::engine::run(cfg, clock, counters, cancel).await;
     let summary = crate::load::summary::summarize(url, rate, connections, result.end, &result.outcomes);
     if json {
         println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());

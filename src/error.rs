@@ -44,6 +44,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Probe(#[from] crate::load::ProbeError),
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]

@@ -20,6 +20,7 @@ pub mod duration;
 pub mod error;
 pub mod exit_codes;
 pub mod fault;
+pub mod http;
 pub mod images;
 pub mod load;
 pub mod measure;

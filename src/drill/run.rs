@@ -21,10 +21,9 @@ use super::record::Recording;
 use crate::docker::discover::Container;
 use crate::error::{Error, Result};
 use crate::fault::{Injector, Ledger};
-use crate::load::engine::Plan;
-use crate::load::{self, Counters, LoadConfig};
+use crate::load::{self, Counters, LoadConfig, Probe, ProbeError};
 use crate::observe::events::EventLog;
-use crate::scenario::model::{Action, Probe};
+use crate::scenario::model::{self as scenario, Action};
 use crate::scenario::Scenario;
 use crate::stack::compose::ComposeCli;
 use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
@@ -207,13 +206,8 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
     let sc = &b.scenario;
     let eps = endpoints_of(&b.containers);
     let stop_probe = CancellationToken::new();
-    let plan = make_plan(&b, &eps, stop_probe.clone()).await?;
-    let target_desc = match &plan {
-        Plan::KeyValue { target, .. } => target.url().to_owned(),
-        Plan::Postgres { .. } => format!("PostgreSQL ({})", b.observe.postgres.join(", ")),
-        Plan::Redis { .. } => format!("the Redis master named by {}", b.observe.sentinel.join(", ")),
-        Plan::Get { target } => target.url().to_owned(),
-    };
+    let probe = make_probe(&b, &eps, stop_probe.clone()).await?;
+    let target_desc = probe.describe();
     let names: HashMap<String, String> =
         b.containers.iter().map(|c| (c.id.clone(), c.display_name())).collect();
     let stop_events = CancellationToken::new();
@@ -232,7 +226,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
     let observers = crate::observe::set::Observers::start(&b.observe, &eps, b.clock);
     let counters = Arc::new(Counters::default());
     let load_cfg = LoadConfig {
-        plan: plan.clone(),
+        probe: probe.clone(),
         rate: Some(sc.load.rate),
         timeout: sc.load.timeout,
         max_in_flight: sc.load.max_in_flight,
@@ -245,7 +239,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
         crate::duration::human(sc.duration),
         b.seed
     ));
-    let load_task = tokio::spawn(load::engine::run(load_cfg, b.clock, 0, counters.clone(), cancel.clone()));
+    let load_task = tokio::spawn(load::engine::run(load_cfg, b.clock, counters.clone(), cancel.clone()));
     let recorded: Arc<Mutex<Vec<ActionEvent>>> = Arc::default();
     let schedule_stop = CancellationToken::new();
     let mut schedule = Vec::new();
@@ -293,14 +287,7 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
         tokio::time::sleep(sc.load.settle).await;
         let max_seq = load_result.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
         let limit = sc.load.verify_timeout;
-        Some(match &plan {
-            Plan::KeyValue { target, .. } => {
-                load::verify::read_back(target.url(), &b.key_prefix, limit).await
-            }
-            Plan::Postgres { probe, .. } => probe.read_back(limit).await,
-            Plan::Redis { probe, .. } => probe.read_back(max_seq, limit).await,
-            Plan::Get { .. } => crate::timeline::Verification::Failed("nothing to read back".into()),
-        })
+        Some(probe.read_back(max_seq, limit).await)
     } else {
         None
     };
@@ -337,37 +324,31 @@ async fn body(b: Body, cancel: CancellationToken) -> Result<Recording> {
 }
 
 /// The client the scenario's `probe` asks for, connected to the stack's published ports.
-async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Result<Plan> {
+async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Result<Arc<dyn Probe>> {
     let sc = &b.scenario;
-    let resolve = |targets: &[String]| -> Result<Vec<std::net::SocketAddr>> {
+    let resolve = |targets: &[String]| -> Result<Vec<(String, std::net::SocketAddr)>, ProbeError> {
         targets
             .iter()
             .map(|t| {
-                find_endpoint(eps, t)
-                    .ok_or_else(|| Error::Other(format!("{t} is not published on 127.0.0.1 by the stack")))
+                let addr =
+                    find_endpoint(eps, t).ok_or_else(|| ProbeError::NotPublished { target: t.clone() })?;
+                Ok((t.clone(), addr))
             })
             .collect()
     };
     Ok(match sc.load.probe {
-        Probe::Http => {
-            let target =
-                b.http_target.clone().ok_or_else(|| Error::Other("no HTTP endpoint for the load".into()))?;
-            let addr = resolve(std::slice::from_ref(&target))?[0];
-            let url = format!("http://{addr}");
-            Plan::KeyValue {
-                target: load::http1::Target::resolve(&url).await.map_err(Error::Other)?,
-                key_prefix: b.key_prefix.clone(),
-                read_ratio: sc.load.read_ratio,
-            }
+        scenario::Probe::Http => {
+            let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
+            let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
+            let target = load::http1::Target::resolve(&format!("http://{addr}")).await?;
+            Arc::new(load::http_probe::KvProbe::new(target, &b.key_prefix, sc.load.read_ratio))
         }
-        Probe::Postgres => {
+        scenario::Probe::Postgres => {
             let nodes = resolve(&b.observe.postgres)?;
-            let probe = load::pg_probe::PgProbe::new(&nodes, &b.key_prefix, sc.load.timeout)
-                .await
-                .map_err(Error::Other)?;
-            Plan::Postgres { probe: Arc::new(probe), read_ratio: sc.load.read_ratio }
+            let (timeout, ratio) = (sc.load.timeout, sc.load.read_ratio);
+            Arc::new(load::pg_probe::PgProbe::new(&nodes, &b.key_prefix, timeout, ratio).await?)
         }
-        Probe::Redis => {
+        scenario::Probe::Redis => {
             let sentinels = resolve(&b.observe.sentinel)?;
             let mut map = HashMap::new();
             for c in b.containers.iter() {
@@ -379,15 +360,17 @@ async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resul
                 }
             }
             let master = b.observe.sentinel_master.clone().unwrap_or_else(|| "mymaster".into());
-            let probe =
-                load::redis_probe::RedisProbe::new(sentinels, master, map, &b.key_prefix, sc.load.timeout);
-            if probe.discover().await.is_none() {
-                return Err(Error::Other(
-                    "the Sentinels name no master reachable on a published port".into(),
-                ));
-            }
-            probe.spawn_refresh(stop);
-            Plan::Redis { probe, read_ratio: sc.load.read_ratio }
+            let (timeout, ratio) = (sc.load.timeout, sc.load.read_ratio);
+            let start = load::redis_probe::RedisProbe::start(
+                &sentinels,
+                master,
+                map,
+                &b.key_prefix,
+                timeout,
+                ratio,
+                stop,
+            );
+            start.await?
         }
     })
 }

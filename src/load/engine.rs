@@ -5,41 +5,29 @@
 //!
 //! Every request's outcome is kept (intended, start, end, kind, failure, write sequence number) in a vector
 //! sized up front from rate x duration, so memory is bounded and known before the drill starts.
+//!
+//! What a request is, and how it is sent, is the [`Probe`]'s business; the engine numbers the writes, keeps
+//! the time and counts. The load starts when [`run`] is called: no request is due before then, so a probe
+//! that took a while to set up does not meet a burst of overdue requests.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use hyper::Method;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::classify;
-use super::http1::{Conn, Pool, Target};
+use super::http1::{Conn, Pool};
+use super::probe::{Probe, Request};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
 
 /// The longest the scheduler sleeps at once, so that it notices cancellation promptly.
 const MAX_NAP: Duration = Duration::from_millis(5);
 
-/// What each request is.
-#[derive(Debug, Clone)]
-pub enum Plan {
-    /// The demo service's API: `PUT /kv/<prefix><seq>` writes and `GET /kv/<key>` reads of the last acknowledged
-    /// write (a 404 read is a correct answer), mixed by `read_ratio`.
-    KeyValue { target: Target, key_prefix: String, read_ratio: f64 },
-    /// `GET url` every time; only 2xx succeeds (`hadrill load`).
-    Get { target: Target },
-    /// Rows written straight to the writable PostgreSQL node.
-    Postgres { probe: Arc<super::pg_probe::PgProbe>, read_ratio: f64 },
-    /// Keys written to the Redis master the Sentinels name.
-    Redis { probe: Arc<super::redis_probe::RedisProbe>, read_ratio: f64 },
-}
-
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    pub plan: Plan,
+    pub probe: Arc<dyn Probe>,
     /// Requests per second (open model); `None` sends as fast as `max_in_flight` connections allow.
     pub rate: Option<u32>,
     pub timeout: Duration,
@@ -68,60 +56,30 @@ pub struct LoadResult {
     pub cancelled: bool,
 }
 
-/// The key a write with this sequence number writes.
-pub fn key_for(prefix: &str, seq: u32) -> String {
-    format!("{prefix}{seq:010}")
-}
-
-/// The sequence number of a key written by [`key_for`].
-pub fn seq_of(prefix: &str, key: &str) -> Option<u32> {
-    key.strip_prefix(prefix)?.parse().ok()
-}
-
-/// Builds the general-purpose HTTP client the verifier and the observers use (the load itself goes through
-/// [`super::http1`]).
-pub fn http_client(timeout: Duration, pool: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(1)))
-        .pool_max_idle_per_host(pool)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .build()
-        .expect("reqwest client")
-}
-
 struct Shared {
     cfg: LoadConfig,
     /// Idle connections of the open model's request tasks.
     pool: Pool,
-    /// The path `Plan::Get` requests, made once.
-    get_path: String,
     clock: Clock,
     outcomes: Mutex<Vec<Outcome>>,
     counters: Arc<Counters>,
     last_acked: AtomicU32,
 }
 
-/// Runs the load from `start` (drill time) for `cfg.duration`; returns every outcome.
+/// Runs the load from now for `cfg.duration`; returns every outcome, timed on `clock`.
 pub async fn run(
     cfg: LoadConfig,
     clock: Clock,
-    start: Nanos,
     counters: Arc<Counters>,
     cancel: CancellationToken,
 ) -> LoadResult {
+    let start = clock.now();
     let expected = match cfg.rate {
         Some(rate) => (u64::from(rate) * cfg.duration.as_secs().max(1) + u64::from(rate)) as usize,
         None => 1 << 16,
     };
-    let get_path = match &cfg.plan {
-        Plan::Get { target } => target.path(""),
-        _ => String::new(),
-    };
     let shared = Arc::new(Shared {
         pool: Pool::default(),
-        get_path,
         clock,
         outcomes: Mutex::new(Vec::with_capacity(expected)),
         counters,
@@ -269,17 +227,9 @@ impl Drop for TimerSlack {
 impl Shared {
     /// The kind of the next request, and its write sequence number (0 for reads).
     fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Kind, u32) {
-        match &self.cfg.plan {
-            Plan::Get { .. } => (Kind::Read, 0),
-            Plan::KeyValue { read_ratio, .. }
-            | Plan::Postgres { read_ratio, .. }
-            | Plan::Redis { read_ratio, .. } => {
-                if rng.gen::<f64>() < *read_ratio {
-                    (Kind::Read, 0)
-                } else {
-                    (Kind::Write, next_seq())
-                }
-            }
+        match self.cfg.probe.next_kind(rng) {
+            Kind::Read => (Kind::Read, 0),
+            Kind::Write => (Kind::Write, next_seq()),
         }
     }
 
@@ -312,48 +262,7 @@ impl Shared {
 
 async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, kind: Kind, seq: u32) -> Outcome {
     let started = shared.clock.now();
-    let last = shared.last_acked.load(Ordering::Relaxed);
-    // The whole request, waits for a connection included, is bounded by the timeout: a request answered
-    // later than that is a timeout, as it is for HTTP.
-    let limit = shared.cfg.timeout;
-    let failure = match &shared.cfg.plan {
-        Plan::Postgres { probe, .. } => tokio::time::timeout(limit, probe.request(kind, seq, last))
-            .await
-            .unwrap_or(Some(Failure::Timeout)),
-        Plan::Redis { probe, .. } => tokio::time::timeout(limit, probe.request(kind, seq, last))
-            .await
-            .unwrap_or(Some(Failure::Timeout)),
-        Plan::Get { target } => {
-            match conn.request(target, Method::GET, &shared.get_path, Bytes::new(), limit).await {
-                Ok(code) => (!(200..300).contains(&code)).then_some(Failure::Status(code)),
-                Err(failure) => Some(failure),
-            }
-        }
-        Plan::KeyValue { target, key_prefix, .. } => {
-            let (method, key, body) = match kind {
-                Kind::Write => (Method::PUT, key_for(key_prefix, seq), Bytes::from(seq.to_string())),
-                Kind::Read => (Method::GET, key_for(key_prefix, last), Bytes::new()),
-            };
-            let path = target.path(&format!("/kv/{key}"));
-            match conn.request(target, method, &path, body, limit).await {
-                Ok(code) => classify::status(kind, code),
-                Err(failure) => Some(failure),
-            }
-        }
-    };
+    let req = Request { kind, seq, last_acked: shared.last_acked.load(Ordering::Relaxed) };
+    let failure = shared.cfg.probe.send(conn, req, shared.cfg.timeout).await;
     Outcome::new(intended, started, shared.clock.now(), kind, failure, seq)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_round_trip_and_sort_by_sequence() {
-        let k = key_for("hd-ab-", 42);
-        assert_eq!(k, "hd-ab-0000000042");
-        assert_eq!(seq_of("hd-ab-", &k), Some(42));
-        assert_eq!(seq_of("hd-zz-", &k), None);
-        assert!(key_for("p", 9) < key_for("p", 10));
-    }
 }

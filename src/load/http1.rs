@@ -15,11 +15,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http::Method;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::classify;
+use super::ProbeError;
 use crate::timeline::Failure;
 
 /// Where requests go: the target's socket address, its `Host` header and the path prefix of its URL.
@@ -35,19 +36,21 @@ pub struct Target {
 
 impl Target {
     /// Parses an `http://host[:port][/path]` URL and resolves its host once.
-    pub async fn resolve(url: &str) -> Result<Target, String> {
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("url {url:?} is not a valid URL: {e}"))?;
+    pub async fn resolve(url: &str) -> Result<Target, ProbeError> {
+        let uri: http::Uri =
+            url.parse().map_err(|source| ProbeError::InvalidUrl { url: url.to_owned(), source })?;
+        let bad = |reason| ProbeError::Url { url: url.to_owned(), reason };
         if uri.scheme_str() != Some("http") {
-            return Err(format!("url {url:?}: the load engine speaks plain http:// only"));
+            return Err(bad("the load engine speaks plain http:// only"));
         }
-        let authority = uri.authority().ok_or_else(|| format!("url {url:?} has no host"))?;
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
         let port = authority.port_u16().unwrap_or(80);
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         let addr = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|e| format!("url {url:?}: cannot resolve {host}: {e}"))?
+            .map_err(|source| ProbeError::Resolve { url: url.to_owned(), host: host.to_owned(), source })?
             .next()
-            .ok_or_else(|| format!("url {url:?}: {host} resolves to no address"))?;
+            .ok_or_else(|| bad("its host resolves to no address"))?;
         let host = authority.as_str().to_owned();
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let base_path = if path == "/" { String::new() } else { path.to_owned() };
@@ -68,7 +71,8 @@ impl Target {
     }
 }
 
-/// One keep-alive connection, opened on first use and again after a failure.
+/// One keep-alive connection, opened on first use and again after a failure. The answer is read through
+/// [`AsyncRead`] only, so a TLS stream can take the socket's place.
 #[derive(Default)]
 pub struct Conn {
     stream: Option<TcpStream>,
@@ -167,7 +171,7 @@ fn write_head(buf: &mut Vec<u8>, target: &Target, method: &Method, path: &str, b
 }
 
 /// Reads more of the answer into `buf`; the connection's end here is a reset (the answer was cut short).
-async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, Failure> {
+async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Result<usize, Failure> {
     if buf.capacity() - buf.len() < BUF / 2 {
         buf.reserve(BUF);
     }
@@ -235,7 +239,10 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
 }
 
 /// Reads an answer to its end, discarding its body: its status, and whether the connection can be reused.
-async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, bool), Failure> {
+async fn read_answer<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<(u16, bool), Failure> {
     let head = loop {
         match parse_head(buf)? {
             // An interim answer (100 Continue): the real one follows.
@@ -413,7 +420,7 @@ mod tests {
         let t = Target::resolve("http://localhost/api?x=1").await.unwrap();
         assert_eq!(t.addr.port(), 80);
         assert_eq!(t.path(""), "/api?x=1");
-        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().contains("plain http"));
+        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().to_string().contains("plain http"));
         assert!(Target::resolve("not a url").await.is_err());
     }
 
