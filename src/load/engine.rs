@@ -266,3 +266,105 @@ async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, kind: Kind, seq
     let failure = shared.cfg.probe.send(conn, req, shared.cfg.timeout).await;
     Outcome::new(intended, started, shared.clock.now(), kind, failure, seq)
 }
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use futures_util::future::BoxFuture;
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::load::probe::Mix;
+    use crate::timeline::Verification;
+
+    /// A probe that answers at once and remembers what it was asked to send; writes fail while `failing`.
+    #[derive(Debug, Default)]
+    struct Fake {
+        sent: Mutex<Vec<Request>>,
+        failing: AtomicBool,
+    }
+
+    impl Probe for Fake {
+        fn next_kind(&self, rng: &mut rand::rngs::StdRng) -> Kind {
+            Mix::new(0.5).draw(rng)
+        }
+
+        fn send<'a>(&'a self, _: &'a mut Conn, req: Request, _: Duration) -> BoxFuture<'a, Option<Failure>> {
+            self.sent.lock().unwrap().push(req);
+            let fail = req.kind == Kind::Write && self.failing.load(Ordering::Relaxed);
+            async move { fail.then_some(Failure::Rejected) }.boxed()
+        }
+
+        fn read_back(&self, _: u32, _: Duration) -> BoxFuture<'_, Verification> {
+            async { Verification::Failed("fake".into()) }.boxed()
+        }
+
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn config(probe: Arc<Fake>, rate: Option<u32>, duration: Duration) -> LoadConfig {
+        LoadConfig { probe, rate, timeout: Duration::from_secs(1), max_in_flight: 64, duration, seed: 3 }
+    }
+
+    /// Writes carry 1, 2, 3, ... with no gap or repeat; reads carry 0 and ask for an acknowledged write.
+    fn check_numbering(sent: &[Request], outcomes: &[Outcome]) {
+        let mut writes: Vec<u32> = sent.iter().filter(|r| r.kind == Kind::Write).map(|r| r.seq).collect();
+        writes.sort_unstable();
+        assert!(!writes.is_empty());
+        assert_eq!(writes, (1..=writes.len() as u32).collect::<Vec<_>>());
+        assert!(sent
+            .iter()
+            .filter(|r| r.kind == Kind::Read)
+            .all(|r| r.seq == 0 && r.last_acked <= writes.len() as u32));
+        assert_eq!(sent.len(), outcomes.len());
+        assert!(outcomes.iter().all(|o| o.ok()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_model_sends_the_probes_requests_on_schedule_from_its_start() {
+        let clock = Clock::start();
+        // Whatever came before the load (a probe's setup) took 300 ms of the clock.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let probe = Arc::new(Fake::default());
+        let counters = Arc::new(Counters::default());
+        let cfg = config(probe.clone(), Some(500), Duration::from_millis(400));
+        let result = run(cfg, clock, counters.clone(), CancellationToken::new()).await;
+        assert_eq!(result.outcomes.len(), 200);
+        check_numbering(&probe.sent.lock().unwrap(), &result.outcomes);
+        let first = result.outcomes.iter().map(|o| o.intended()).min().unwrap();
+        assert!(first >= 300_000_000, "no request was due before the load started (first due at {first} ns)");
+        assert!(result.end >= first + 400_000_000 - 2_000_000);
+        let acked = result.outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
+        assert_eq!(counters.writes_acked.load(Ordering::Relaxed), acked);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_closed_loop_numbers_writes_across_workers_and_counts_failures() {
+        let probe = Arc::new(Fake::default());
+        let counters = Arc::new(Counters::default());
+        let cfg = config(probe.clone(), None, Duration::from_millis(100));
+        let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
+        check_numbering(&probe.sent.lock().unwrap(), &result.outcomes);
+
+        let probe = Arc::new(Fake::default());
+        probe.failing.store(true, Ordering::Relaxed);
+        let counters = Arc::new(Counters::default());
+        let cfg = config(probe.clone(), Some(1000), Duration::from_millis(100));
+        let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
+        let writes = result.outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
+        assert!(writes > 0);
+        assert!(result
+            .outcomes
+            .iter()
+            .all(|o| (o.kind() == Kind::Write) == (o.failure() == Some(Failure::Rejected))));
+        assert_eq!(counters.failed.load(Ordering::Relaxed), writes);
+        assert_eq!(counters.writes_acked.load(Ordering::Relaxed), 0);
+        let reads = probe.sent.lock().unwrap().iter().filter(|r| r.kind == Kind::Read).count();
+        assert!(
+            reads > 0 && probe.sent.lock().unwrap().iter().all(|r| r.last_acked == 0),
+            "nothing was acknowledged"
+        );
+    }
+}
