@@ -336,20 +336,24 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
             })
             .collect()
     };
+    let settings = load::probe::Settings {
+        key_prefix: b.key_prefix.clone(),
+        timeout: sc.load.timeout,
+        read_ratio: sc.load.read_ratio,
+    };
     Ok(match sc.load.probe {
         scenario::Probe::Http => {
             let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
             let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
             let target = load::http1::Target::resolve(&format!("http://{addr}")).await?;
-            Arc::new(load::http_probe::KvProbe::new(target, &b.key_prefix, sc.load.read_ratio))
+            Arc::new(load::http_probe::KvProbe::new(target, &settings))
         }
         scenario::Probe::Postgres => {
             let nodes = resolve(&b.observe.postgres)?;
-            let (timeout, ratio) = (sc.load.timeout, sc.load.read_ratio);
-            Arc::new(load::pg_probe::PgProbe::new(&nodes, &b.key_prefix, timeout, ratio).await?)
+            Arc::new(load::pg_probe::PgProbe::new(&nodes, &settings).await?)
         }
         scenario::Probe::Redis => {
-            let sentinels = resolve(&b.observe.sentinel)?;
+            let nodes = resolve(&b.observe.sentinel)?;
             let mut map = HashMap::new();
             for c in b.containers.iter() {
                 let Some(port) = c.ports.get("6379/tcp") else { continue };
@@ -359,18 +363,9 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
                     map.insert(format!("{ip}:6379"), published);
                 }
             }
-            let master = b.observe.sentinel_master.clone().unwrap_or_else(|| "mymaster".into());
-            let (timeout, ratio) = (sc.load.timeout, sc.load.read_ratio);
-            let start = load::redis_probe::RedisProbe::start(
-                &sentinels,
-                master,
-                map,
-                &b.key_prefix,
-                timeout,
-                ratio,
-                stop,
-            );
-            start.await?
+            let master_name = b.observe.sentinel_master.clone().unwrap_or_else(|| "mymaster".into());
+            let sentinels = load::redis_probe::Sentinels { nodes, master_name, addr_map: map };
+            load::redis_probe::RedisProbe::start(sentinels, &settings, stop).await?
         }
     })
 }

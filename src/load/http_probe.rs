@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use super::classify;
 use super::http1::{Conn, Target};
 use super::keys::key_for;
-use super::probe::{Mix, Probe, Request};
+use super::probe::{Mix, Probe, Request, Settings};
 use crate::timeline::{Failure, Kind, Verification};
 
 /// The demo service's key-value API: a 404 read is a correct answer (the key may not be written yet).
@@ -25,8 +25,8 @@ pub struct KvProbe {
 }
 
 impl KvProbe {
-    pub fn new(target: Target, key_prefix: &str, read_ratio: f64) -> KvProbe {
-        KvProbe { target, key_prefix: key_prefix.to_owned(), mix: Mix::new(read_ratio) }
+    pub fn new(target: Target, settings: &Settings) -> KvProbe {
+        KvProbe { target, key_prefix: settings.key_prefix.clone(), mix: Mix::new(settings.read_ratio) }
     }
 }
 
@@ -142,7 +142,9 @@ mod tests {
             b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
         ])
         .await;
-        let probe = KvProbe::new(target, "hd-x-", 0.5);
+        let settings =
+            Settings { key_prefix: "hd-x-".into(), timeout: Duration::from_secs(2), read_ratio: 0.5 };
+        let probe = KvProbe::new(target, &settings);
         assert_eq!(probe.describe(), probe.target.url());
         let mut conn = Conn::default();
         let t = Duration::from_secs(2);

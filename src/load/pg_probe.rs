@@ -16,7 +16,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::http1::Conn;
 use super::keys::key_for;
-use super::probe::{bounded, Mix, Probe, Request};
+use super::probe::{bounded, Mix, Probe, Request, Settings};
 use super::ProbeError;
 use crate::timeline::{Failure, Kind, SeqSet, Verification};
 
@@ -145,18 +145,14 @@ fn answered(code: &SqlState) -> Failure {
 impl PgProbe {
     /// Connects to the writable one of `nodes` (named as the stack names them), creates the probe table,
     /// and opens the probe's connections.
-    pub async fn new(
-        nodes: &[(String, SocketAddr)],
-        prefix: &str,
-        timeout: Duration,
-        read_ratio: f64,
-    ) -> Result<PgProbe, ProbeError> {
+    pub async fn new(nodes: &[(String, SocketAddr)], settings: &Settings) -> Result<PgProbe, ProbeError> {
+        let timeout = settings.timeout;
         let addrs: Vec<SocketAddr> = nodes.iter().map(|(_, a)| *a).collect();
         let probe = PgProbe {
             conn: conn_string(&addrs, timeout),
             names: nodes.iter().map(|(n, _)| n.clone()).collect(),
-            mix: Mix::new(read_ratio),
-            prefix: prefix.to_string(),
+            mix: Mix::new(settings.read_ratio),
+            prefix: settings.key_prefix.clone(),
             timeout,
             slots: (0..SLOTS).map(|_| std::sync::Mutex::new(None)).collect(),
             connecting: std::sync::atomic::AtomicBool::new(false),

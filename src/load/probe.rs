@@ -53,6 +53,17 @@ pub trait Probe: Send + Sync + fmt::Debug {
     fn describe(&self) -> String;
 }
 
+/// What a probe is made with, from the scenario's `[load]`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The run-unique prefix of the keys written (see [`super::keys`]).
+    pub key_prefix: String,
+    /// A request slower than this is a timeout; a probe's own connection attempts are bounded by it too.
+    pub timeout: Duration,
+    /// The fraction of requests that are reads, for the probes that write.
+    pub read_ratio: f64,
+}
+
 /// The read/write mix of a probe that writes: each request is a read with probability `read_ratio`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mix {

@@ -17,13 +17,24 @@ use tokio::sync::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use super::keys::key_for;
-use super::probe::{bounded, Mix, Probe, Request};
+use super::probe::{bounded, Mix, Probe, Request, Settings};
 use super::ProbeError;
 use crate::proto::resp::{Conn, Reply};
 use crate::proto::sentinel::master_addr;
 use crate::timeline::{Failure, Kind, SeqSet, Verification};
 
 const SLOTS: usize = 8;
+
+/// Where the probe asks for the master, and how it reaches the master it is told of.
+#[derive(Debug, Clone)]
+pub struct Sentinels {
+    /// The Sentinels as the stack names them, with their published addresses.
+    pub nodes: Vec<(String, SocketAddr)>,
+    /// The name the Sentinels monitor the master under.
+    pub master_name: String,
+    /// `host:port` as a Sentinel may name a node (container IP or service name) -> its published address.
+    pub addr_map: HashMap<String, SocketAddr>,
+}
 
 pub struct RedisProbe {
     // (Debug is implemented by hand: connections are not Debug.)
@@ -55,24 +66,21 @@ fn io_failure(e: &std::io::Error) -> Failure {
 }
 
 impl RedisProbe {
-    /// Finds the master through `sentinels` (named as the stack names them), opens the probe's connections
-    /// to it, and asks the Sentinels again every 500 ms until `stop` is cancelled.
+    /// Finds the master through the Sentinels, opens the probe's connections to it, and asks the Sentinels
+    /// again every 500 ms until `stop` is cancelled.
     pub async fn start(
-        sentinels: &[(String, SocketAddr)],
-        master_name: String,
-        addr_map: HashMap<String, SocketAddr>,
-        prefix: &str,
-        timeout: Duration,
-        read_ratio: f64,
+        sentinels: Sentinels,
+        settings: &Settings,
         stop: CancellationToken,
     ) -> Result<Arc<RedisProbe>, ProbeError> {
+        let timeout = settings.timeout;
         let probe = Arc::new(RedisProbe {
-            sentinels: sentinels.iter().map(|(_, a)| *a).collect(),
-            sentinel_names: sentinels.iter().map(|(n, _)| n.clone()).collect(),
-            master_name,
-            mix: Mix::new(read_ratio),
-            addr_map,
-            prefix: prefix.to_string(),
+            sentinels: sentinels.nodes.iter().map(|(_, a)| *a).collect(),
+            sentinel_names: sentinels.nodes.into_iter().map(|(n, _)| n).collect(),
+            master_name: sentinels.master_name,
+            mix: Mix::new(settings.read_ratio),
+            addr_map: sentinels.addr_map,
+            prefix: settings.key_prefix.clone(),
             timeout,
             master: RwLock::new(None),
             slots: (0..SLOTS).map(|_| Mutex::new(None)).collect(),
