@@ -7,6 +7,10 @@
 //! - [`images`]: building the project's images offline, including the Debian base image when it is missing.
 //! - [`docker`]: the Docker API edge (bollard): connecting, finding containers by compose labels, ports.
 //! - [`scenario`]: the scenario file model and its validation with file:line:col errors.
+//! - [`load`]: the open-model load engine driving one [`load::Probe`] (demo key-value HTTP, GET, PostgreSQL,
+//!   Redis), its own HTTP/1.1 client, and the read-back of written sequence numbers.
+//! - [`proto`]: wire protocols beyond HTTP and SQL (RESP) and Sentinel replies read as data; [`http`]: the
+//!   reqwest client the read-back and the observers share.
 //! - [`doctor`] and [`cleanup`]: environment checks and removal of everything hadrill created.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the flow of a drill.
