@@ -96,7 +96,8 @@ pub struct PgProbe {
 
 impl std::fmt::Debug for PgProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgProbe").field("conn", &self.conn).finish_non_exhaustive()
+        // Not the connection string: it holds the password.
+        f.debug_struct("PgProbe").field("nodes", &self.names).finish_non_exhaustive()
     }
 }
 

@@ -38,13 +38,8 @@ pub struct Sentinels {
 
 pub struct RedisProbe {
     // (Debug is implemented by hand: connections are not Debug.)
-    sentinels: Vec<SocketAddr>,
-    /// The Sentinels as the stack names them, for the description.
-    sentinel_names: Vec<String>,
-    master_name: String,
+    sentinels: Sentinels,
     mix: Mix,
-    /// `host:port` as Sentinel may name it (container IP or service name) -> published 127.0.0.1 address.
-    addr_map: HashMap<String, SocketAddr>,
     prefix: String,
     timeout: Duration,
     master: RwLock<Option<SocketAddr>>,
@@ -54,10 +49,7 @@ pub struct RedisProbe {
 
 impl std::fmt::Debug for RedisProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisProbe")
-            .field("sentinels", &self.sentinels)
-            .field("master_name", &self.master_name)
-            .finish_non_exhaustive()
+        f.debug_struct("RedisProbe").field("sentinels", &self.sentinels).finish_non_exhaustive()
     }
 }
 
@@ -75,11 +67,8 @@ impl RedisProbe {
     ) -> Result<Arc<RedisProbe>, ProbeError> {
         let timeout = settings.timeout;
         let probe = Arc::new(RedisProbe {
-            sentinels: sentinels.nodes.iter().map(|(_, a)| *a).collect(),
-            sentinel_names: sentinels.nodes.into_iter().map(|(n, _)| n).collect(),
-            master_name: sentinels.master_name,
+            sentinels,
             mix: Mix::new(settings.read_ratio),
-            addr_map: sentinels.addr_map,
             prefix: settings.key_prefix.clone(),
             timeout,
             master: RwLock::new(None),
@@ -99,12 +88,14 @@ impl RedisProbe {
 
     /// Asks the Sentinels in turn who the master is; returns its published address.
     async fn discover(&self) -> Option<SocketAddr> {
-        for s in &self.sentinels {
+        for (_, s) in &self.sentinels.nodes {
             let Ok(mut c) = Conn::connect(*s, Duration::from_millis(500)).await else { continue };
-            let reply = c.call(&[b"SENTINEL", b"get-master-addr-by-name", self.master_name.as_bytes()]).await;
+            let reply = c
+                .call(&[b"SENTINEL", b"get-master-addr-by-name", self.sentinels.master_name.as_bytes()])
+                .await;
             if let Ok(r) = reply {
                 if let Some(named) = master_addr(&r) {
-                    if let Some(a) = self.addr_map.get(&named) {
+                    if let Some(a) = self.sentinels.addr_map.get(&named) {
                         *self.master.write().await = Some(*a);
                         return Some(*a);
                     }
@@ -225,6 +216,7 @@ impl Probe for RedisProbe {
     }
 
     fn describe(&self) -> String {
-        format!("the Redis master named by {}", self.sentinel_names.join(", "))
+        let names: Vec<&str> = self.sentinels.nodes.iter().map(|(n, _)| n.as_str()).collect();
+        format!("the Redis master named by {}", names.join(", "))
     }
 }
