@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::http1::{Conn, Pool};
-use super::probe::{Probe, Request};
+use super::probe::{Pick, Probe, Request};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
 
 /// The longest the scheduler sleeps at once, so that it notices cancellation promptly.
@@ -105,11 +105,11 @@ async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken
             let mut local = Vec::with_capacity(1 << 14);
             let mut conn = Conn::default();
             while shared.clock.now() < end && !cancel.is_cancelled() {
-                let (kind, seq) =
+                let (pick, seq) =
                     shared.next_request(&mut rng, || next_seq.fetch_add(1, Ordering::Relaxed) + 1);
                 shared.counters.sent.fetch_add(1, Ordering::Relaxed);
                 let now = shared.clock.now();
-                let o = send(&shared, &mut conn, now, kind, seq).await;
+                let o = send(&shared, &mut conn, now, pick, seq).await;
                 shared.count(&o);
                 local.push(o);
             }
@@ -172,7 +172,7 @@ fn schedule(
             continue;
         }
         i += 1;
-        let (kind, seq) = shared.next_request(&mut rng, || {
+        let (pick, seq) = shared.next_request(&mut rng, || {
             next_seq += 1;
             next_seq
         });
@@ -183,7 +183,7 @@ fn schedule(
                 shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
                 runtime.spawn(async move {
                     let mut conn = shared.pool.take();
-                    let outcome = send(&shared, &mut conn, due, kind, seq).await;
+                    let outcome = send(&shared, &mut conn, due, pick, seq).await;
                     shared.pool.put(conn);
                     shared.record(outcome);
                     shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -192,7 +192,7 @@ fn schedule(
             }
             Err(_) => {
                 let now = clock.now();
-                shared.record(Outcome::new(due, now, now, kind, Some(Failure::Missed), seq));
+                shared.record(Outcome::new(due, now, now, pick.kind, Some(Failure::Missed), seq));
             }
         }
     }
@@ -225,11 +225,12 @@ impl Drop for TimerSlack {
 }
 
 impl Shared {
-    /// The kind of the next request, and its write sequence number (0 for reads).
-    fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Kind, u32) {
-        match self.cfg.probe.next_kind(rng) {
-            Kind::Read => (Kind::Read, 0),
-            Kind::Write => (Kind::Write, next_seq()),
+    /// The probe's next request, and its write sequence number (0 for reads).
+    fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Pick, u32) {
+        let pick = self.cfg.probe.next(rng);
+        match pick.kind {
+            Kind::Read => (pick, 0),
+            Kind::Write => (pick, next_seq()),
         }
     }
 
@@ -260,11 +261,12 @@ impl Shared {
     }
 }
 
-async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, kind: Kind, seq: u32) -> Outcome {
+async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, pick: Pick, seq: u32) -> Outcome {
     let started = shared.clock.now();
-    let req = Request { kind, seq, last_acked: shared.last_acked.load(Ordering::Relaxed) };
+    let last_acked = shared.last_acked.load(Ordering::Relaxed);
+    let req = Request { kind: pick.kind, which: pick.which, seq, last_acked };
     let failure = shared.cfg.probe.send(conn, req, shared.cfg.timeout).await;
-    Outcome::new(intended, started, shared.clock.now(), kind, failure, seq)
+    Outcome::new(intended, started, shared.clock.now(), pick.kind, failure, seq)
 }
 #[cfg(test)]
 mod tests {
@@ -285,8 +287,9 @@ mod tests {
     }
 
     impl Probe for Fake {
-        fn next_kind(&self, rng: &mut rand::rngs::StdRng) -> Kind {
-            Mix::new(0.5).draw(rng)
+        fn next(&self, rng: &mut rand::rngs::StdRng) -> Pick {
+            let kind = Mix::new(0.5).draw(rng);
+            Pick { kind, which: if kind == Kind::Read { 7 } else { 0 } }
         }
 
         fn send<'a>(&'a self, _: &'a mut Conn, req: Request, _: Duration) -> BoxFuture<'a, Option<Failure>> {
@@ -308,7 +311,8 @@ mod tests {
         LoadConfig { probe, rate, timeout: Duration::from_secs(1), max_in_flight: 64, duration, seed: 3 }
     }
 
-    /// Writes carry 1, 2, 3, ... with no gap or repeat; reads carry 0 and ask for an acknowledged write.
+    /// Writes carry 1, 2, 3, ... with no gap or repeat; reads carry 0 and ask for an acknowledged write; each
+    /// request reaches the probe as the probe picked it.
     fn check_numbering(sent: &[Request], outcomes: &[Outcome]) {
         let mut writes: Vec<u32> = sent.iter().filter(|r| r.kind == Kind::Write).map(|r| r.seq).collect();
         writes.sort_unstable();
@@ -318,6 +322,7 @@ mod tests {
             .iter()
             .filter(|r| r.kind == Kind::Read)
             .all(|r| r.seq == 0 && r.last_acked <= writes.len() as u32));
+        assert!(sent.iter().all(|r| r.which == if r.kind == Kind::Read { 7 } else { 0 }));
         assert_eq!(sent.len(), outcomes.len());
         assert!(outcomes.iter().all(|o| o.ok()));
     }

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use super::classify;
 use super::http1::{Conn, Target};
 use super::keys::key_for;
-use super::probe::{Mix, Probe, Request, Settings};
+use super::probe::{Mix, Pick, Probe, Request, Settings};
 use crate::timeline::{Failure, Kind, Verification};
 
 /// The demo service's key-value API: a 404 read is a correct answer (the key may not be written yet).
@@ -31,8 +31,8 @@ impl KvProbe {
 }
 
 impl Probe for KvProbe {
-    fn next_kind(&self, rng: &mut StdRng) -> Kind {
-        self.mix.draw(rng)
+    fn next(&self, rng: &mut StdRng) -> Pick {
+        self.mix.draw(rng).into()
     }
 
     fn send<'a>(
@@ -82,8 +82,8 @@ impl GetProbe {
 }
 
 impl Probe for GetProbe {
-    fn next_kind(&self, _rng: &mut StdRng) -> Kind {
-        Kind::Read
+    fn next(&self, _rng: &mut StdRng) -> Pick {
+        Kind::Read.into()
     }
 
     fn send<'a>(
@@ -148,11 +148,11 @@ mod tests {
         assert_eq!(probe.describe(), probe.target.url());
         let mut conn = Conn::default();
         let t = Duration::from_secs(2);
-        let write = Request { kind: Kind::Write, seq: 7, last_acked: 3 };
-        let read = Request { kind: Kind::Read, seq: 0, last_acked: 7 };
+        let write = Request { kind: Kind::Write, which: 0, seq: 7, last_acked: 3 };
+        let read = Request { kind: Kind::Read, which: 0, seq: 0, last_acked: 7 };
         assert_eq!(probe.send(&mut conn, write, t).await, None);
         assert_eq!(probe.send(&mut conn, read, t).await, None, "a missing key is a correct read");
-        let lost = Request { kind: Kind::Write, seq: 8, last_acked: 7 };
+        let lost = Request { kind: Kind::Write, which: 0, seq: 8, last_acked: 7 };
         assert_eq!(probe.send(&mut conn, lost, t).await, Some(Failure::Status(404)));
         let seen = seen.await.unwrap();
         assert!(seen[0].starts_with("PUT /base/kv/hd-x-0000000007 HTTP/1.1\r\n"), "{}", seen[0]);
@@ -169,9 +169,9 @@ mod tests {
         .await;
         let probe = GetProbe::new(target);
         let mut rng = StdRng::seed_from_u64(1);
-        assert!((0..100).all(|_| probe.next_kind(&mut rng) == Kind::Read));
+        assert!((0..100).all(|_| probe.next(&mut rng) == Kind::Read.into()));
         let mut conn = Conn::default();
-        let req = Request { kind: Kind::Read, seq: 0, last_acked: 0 };
+        let req = Request { kind: Kind::Read, which: 0, seq: 0, last_acked: 0 };
         assert_eq!(probe.send(&mut conn, req, Duration::from_secs(2)).await, None);
         assert_eq!(probe.send(&mut conn, req, Duration::from_secs(2)).await, Some(Failure::Status(404)));
         assert!(seen.await.unwrap().iter().all(|r| r.starts_with("GET /base HTTP/1.1\r\n")));

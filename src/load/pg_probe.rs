@@ -16,7 +16,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::http1::Conn;
 use super::keys::key_for;
-use super::probe::{bounded, Mix, Probe, Request, Settings};
+use super::probe::{bounded, Mix, Pick, Probe, Request, Settings};
 use super::ProbeError;
 use crate::timeline::{Failure, Kind, SeqSet, Verification};
 
@@ -295,8 +295,8 @@ impl PgProbe {
 }
 
 impl Probe for PgProbe {
-    fn next_kind(&self, rng: &mut StdRng) -> Kind {
-        self.mix.draw(rng)
+    fn next(&self, rng: &mut StdRng) -> Pick {
+        self.mix.draw(rng).into()
     }
 
     fn send<'a>(

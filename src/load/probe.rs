@@ -1,5 +1,5 @@
-//! The one interface between the load engine and what it loads: a probe says what the next request is (its
-//! kind), sends a request on a connection, reads the written sequence numbers back after the drill, and
+//! The one interface between the load engine and what it loads: a probe picks its next request (its kind,
+//! and which of its requests when it has several, as a weighted workload will), sends a request on a connection, reads the written sequence numbers back after the drill, and
 //! describes itself in a line. The engine picks sequence numbers, times and counts; it knows no probe by
 //! name. The probes: the demo service's key-value API and the plain GET ([`super::http_probe`]), PostgreSQL
 //! ([`super::pg_probe`]) and Redis ([`super::redis_probe`]); a new one is a file implementing [`Probe`] and
@@ -19,10 +19,26 @@ use rand::Rng;
 use super::http1::Conn;
 use crate::timeline::{Failure, Kind, Verification};
 
+/// A probe's choice of its next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    pub kind: Kind,
+    /// Which of the probe's requests, for a probe with several of a kind; 0 otherwise.
+    pub which: u16,
+}
+
+impl From<Kind> for Pick {
+    fn from(kind: Kind) -> Pick {
+        Pick { kind, which: 0 }
+    }
+}
+
 /// One request the engine asks a probe to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
     pub kind: Kind,
+    /// As the probe picked it.
+    pub which: u16,
     /// The write's sequence number, from 1 in the order the engine schedules writes; 0 for a read.
     pub seq: u32,
     /// The newest write acknowledged when the request starts: what a read asks for.
@@ -31,9 +47,8 @@ pub struct Request {
 
 /// What the load engine drives.
 pub trait Probe: Send + Sync + fmt::Debug {
-    /// The kind of the next request, drawn from the engine's seeded `rng`; a write then takes the next
-    /// sequence number.
-    fn next_kind(&self, rng: &mut StdRng) -> Kind;
+    /// The next request, drawn from the engine's seeded `rng`; a write then takes the next sequence number.
+    fn next(&self, rng: &mut StdRng) -> Pick;
 
     /// Sends `req` and reads its answer, all within `timeout`: on `conn`, the engine's HTTP/1.1 connection
     /// (a closed-loop worker's own, or one borrowed from the open model's pool), or on connections the probe

@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use super::keys::key_for;
-use super::probe::{bounded, Mix, Probe, Request, Settings};
+use super::probe::{bounded, Mix, Pick, Probe, Request, Settings};
 use super::ProbeError;
 use crate::proto::resp::{Conn, Reply};
 use crate::proto::sentinel::master_addr;
@@ -193,8 +193,8 @@ impl RedisProbe {
 }
 
 impl Probe for RedisProbe {
-    fn next_kind(&self, rng: &mut StdRng) -> Kind {
-        self.mix.draw(rng)
+    fn next(&self, rng: &mut StdRng) -> Pick {
+        self.mix.draw(rng).into()
     }
 
     fn send<'a>(
