@@ -272,11 +272,10 @@ async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, pick: Pick, seq
 mod tests {
     use std::sync::atomic::AtomicBool;
 
-    use futures_util::future::BoxFuture;
     use futures_util::FutureExt;
 
     use super::*;
-    use crate::load::probe::Mix;
+    use crate::load::probe::{Mix, ReadingBack, Sending};
     use crate::timeline::Verification;
 
     /// A probe that answers at once and remembers what it was asked to send; writes fail while `failing`.
@@ -292,13 +291,13 @@ mod tests {
             Pick { kind, which: if kind == Kind::Read { 7 } else { 0 } }
         }
 
-        fn send<'a>(&'a self, _: &'a mut Conn, req: Request, _: Duration) -> BoxFuture<'a, Option<Failure>> {
+        fn send<'a>(&'a self, _: &'a mut Conn, req: Request, _: Duration) -> Sending<'a> {
             self.sent.lock().unwrap().push(req);
             let fail = req.kind == Kind::Write && self.failing.load(Ordering::Relaxed);
             async move { fail.then_some(Failure::Rejected) }.boxed()
         }
 
-        fn read_back(&self, _: u32, _: Duration) -> BoxFuture<'_, Verification> {
+        fn read_back(&self, _: u32, _: Duration) -> ReadingBack<'_> {
             async { Verification::Failed("fake".into()) }.boxed()
         }
 

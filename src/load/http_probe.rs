@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::Method;
 use rand::rngs::StdRng;
@@ -13,7 +12,7 @@ use rand::rngs::StdRng;
 use super::classify;
 use super::http1::{Conn, Target};
 use super::keys::key_for;
-use super::probe::{Mix, Pick, Probe, Request, Settings};
+use super::probe::{Mix, Pick, Probe, ReadingBack, Request, Sending, Settings};
 use crate::timeline::{Failure, Kind, Verification};
 
 /// The demo service's key-value API: a 404 read is a correct answer (the key may not be written yet).
@@ -35,12 +34,7 @@ impl Probe for KvProbe {
         self.mix.draw(rng).into()
     }
 
-    fn send<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        req: Request,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Option<Failure>> {
+    fn send<'a>(&'a self, conn: &'a mut Conn, req: Request, timeout: Duration) -> Sending<'a> {
         let (method, key, body) = match req.kind {
             Kind::Write => {
                 (Method::PUT, key_for(&self.key_prefix, req.seq), Bytes::from(req.seq.to_string()))
@@ -57,7 +51,7 @@ impl Probe for KvProbe {
         .boxed()
     }
 
-    fn read_back(&self, _max_seq: u32, limit: Duration) -> BoxFuture<'_, Verification> {
+    fn read_back(&self, _max_seq: u32, limit: Duration) -> ReadingBack<'_> {
         super::verify::read_back(self.target.url(), &self.key_prefix, limit).boxed()
     }
 
@@ -86,12 +80,7 @@ impl Probe for GetProbe {
         Kind::Read.into()
     }
 
-    fn send<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        _req: Request,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Option<Failure>> {
+    fn send<'a>(&'a self, conn: &'a mut Conn, _req: Request, timeout: Duration) -> Sending<'a> {
         async move {
             match conn.request(&self.target, Method::GET, &self.path, Bytes::new(), timeout).await {
                 Ok(code) => (!(200..300).contains(&code)).then_some(Failure::Status(code)),
@@ -101,7 +90,7 @@ impl Probe for GetProbe {
         .boxed()
     }
 
-    fn read_back(&self, _max_seq: u32, _limit: Duration) -> BoxFuture<'_, Verification> {
+    fn read_back(&self, _max_seq: u32, _limit: Duration) -> ReadingBack<'_> {
         async { Verification::Failed("nothing to read back".into()) }.boxed()
     }
 

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use rand::rngs::StdRng;
 use tokio_postgres::error::SqlState;
@@ -16,9 +15,9 @@ use tokio_postgres::{Client, NoTls};
 
 use super::http1::Conn;
 use super::keys::key_for;
-use super::probe::{bounded, Mix, Pick, Probe, Request, Settings};
+use super::probe::{bounded, Mix, Pick, Probe, ReadingBack, Request, Sending, Settings};
 use super::ProbeError;
-use crate::timeline::{Failure, Kind, SeqSet, Verification};
+use crate::timeline::{Failure, Kind, SeqSet};
 
 const SLOTS: usize = 8;
 /// Minimum time between two connection attempts.
@@ -299,17 +298,12 @@ impl Probe for PgProbe {
         self.mix.draw(rng).into()
     }
 
-    fn send<'a>(
-        &'a self,
-        _: &'a mut Conn,
-        req: Request,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Option<Failure>> {
+    fn send<'a>(&'a self, _: &'a mut Conn, req: Request, timeout: Duration) -> Sending<'a> {
         bounded(timeout, self.request(req.kind, req.seq, req.last_acked)).boxed()
     }
 
     /// Reads every probe row of this run from the writable node.
-    fn read_back(&self, _max_seq: u32, limit: Duration) -> BoxFuture<'_, Verification> {
+    fn read_back(&self, _max_seq: u32, limit: Duration) -> ReadingBack<'_> {
         super::verify::retry_until(limit, "PostgreSQL", || self.read_once()).boxed()
     }
 

@@ -45,6 +45,12 @@ pub struct Request {
     pub last_acked: u32,
 }
 
+/// A request being sent: `None` on success.
+pub type Sending<'a> = BoxFuture<'a, Option<Failure>>;
+
+/// A read-back under way.
+pub type ReadingBack<'a> = BoxFuture<'a, Verification>;
+
 /// What the load engine drives.
 pub trait Probe: Send + Sync + fmt::Debug {
     /// The next request, drawn from the engine's seeded `rng`; a write then takes the next sequence number.
@@ -53,16 +59,11 @@ pub trait Probe: Send + Sync + fmt::Debug {
     /// Sends `req` and reads its answer, all within `timeout`: on `conn`, the engine's HTTP/1.1 connection
     /// (a closed-loop worker's own, or one borrowed from the open model's pool), or on connections the probe
     /// keeps itself. `None` on success.
-    fn send<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        req: Request,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Option<Failure>>;
+    fn send<'a>(&'a self, conn: &'a mut Conn, req: Request, timeout: Duration) -> Sending<'a>;
 
     /// After the load: which writes of `1..=max_seq` the recovered system holds, retried until `limit`
     /// passes. A read-back that never succeeds is [`Verification::Failed`] (RPO unknown, never 0).
-    fn read_back(&self, max_seq: u32, limit: Duration) -> BoxFuture<'_, Verification>;
+    fn read_back(&self, max_seq: u32, limit: Duration) -> ReadingBack<'_>;
 
     /// What the load goes to, in a line for the console.
     fn describe(&self) -> String;

@@ -10,18 +10,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use rand::rngs::StdRng;
 use tokio::sync::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use super::keys::key_for;
-use super::probe::{bounded, Mix, Pick, Probe, Request, Settings};
+use super::probe::{bounded, Mix, Pick, Probe, ReadingBack, Request, Sending, Settings};
 use super::ProbeError;
 use crate::proto::resp::{Conn, Reply};
 use crate::proto::sentinel::master_addr;
-use crate::timeline::{Failure, Kind, SeqSet, Verification};
+use crate::timeline::{Failure, Kind, SeqSet};
 
 const SLOTS: usize = 8;
 
@@ -197,17 +196,12 @@ impl Probe for RedisProbe {
         self.mix.draw(rng).into()
     }
 
-    fn send<'a>(
-        &'a self,
-        _: &'a mut super::http1::Conn,
-        req: Request,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Option<Failure>> {
+    fn send<'a>(&'a self, _: &'a mut super::http1::Conn, req: Request, timeout: Duration) -> Sending<'a> {
         bounded(timeout, self.request(req.kind, req.seq, req.last_acked)).boxed()
     }
 
     /// Reads back keys `1..=max_seq` from the current master with MGET in batches.
-    fn read_back(&self, max_seq: u32, limit: Duration) -> BoxFuture<'_, Verification> {
+    fn read_back(&self, max_seq: u32, limit: Duration) -> ReadingBack<'_> {
         super::verify::retry_until(limit, "Redis", move || async move {
             let master = self.discover().await.ok_or(ProbeError::NoMaster)?;
             self.read_all(master, max_seq).await
