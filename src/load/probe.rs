@@ -1,8 +1,8 @@
 //! The one interface between the load engine and what it loads: a probe picks its next request (its kind,
 //! and which of its requests when it has several, as a weighted workload will), sends a request on a connection, reads the written sequence numbers back after the drill, and
 //! describes itself in a line. The engine picks sequence numbers, times and counts; it knows no probe by
-//! name. The probes: the demo service's key-value API and the plain GET ([`super::http_probe`]), PostgreSQL
-//! ([`super::pg_probe`]) and Redis ([`super::redis_probe`]); a new one is a file implementing [`Probe`] and
+//! name. The probes: the demo service's key-value API and the plain GET (`http_probe`), PostgreSQL
+//! (`pg_probe`) and Redis (`redis_probe`); a new one is a file implementing [`Probe`] and
 //! a line where the drill builds it.
 //!
 //! A trait object rather than an enum: a call costs one allocation for its future, nothing next to a syscall,
@@ -72,7 +72,7 @@ pub trait Probe: Send + Sync + fmt::Debug {
 /// What a probe is made with, from the scenario's `[load]`.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The run-unique prefix of the keys written (see [`super::keys`]).
+    /// The run-unique prefix of the keys written (see `keys`).
     pub key_prefix: String,
     /// A request slower than this is a timeout; a probe's own connection attempts are bounded by it too.
     pub timeout: Duration,
