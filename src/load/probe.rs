@@ -1,9 +1,9 @@
 //! The one interface between the load engine and what it loads: a probe picks its next request (its kind,
-//! and which of its requests when it has several, as a weighted workload will), sends a request on a connection, reads the written sequence numbers back after the drill, and
-//! describes itself in a line. The engine picks sequence numbers, times and counts; it knows no probe by
-//! name. The probes: the demo service's key-value API and the plain GET (`http_probe`), PostgreSQL
-//! (`pg_probe`) and Redis (`redis_probe`); a new one is a file implementing [`Probe`] and
-//! a line where the drill builds it.
+//! and which of its requests when it has several, as a weighted workload will), sends a request on a
+//! connection, reads the written sequence numbers back after the drill, and describes itself in a line. The
+//! engine picks sequence numbers, times and counts; it knows no probe by name. The probes: the demo
+//! service's key-value API and the plain GET (`http_probe`), PostgreSQL (`pg_probe`) and Redis
+//! (`redis_probe`); a new one is a file implementing [`Probe`] and a line where the drill builds it.
 //!
 //! A trait object rather than an enum: a call costs one allocation for its future, nothing next to a syscall,
 //! and a probe from another module (a user-defined workload) needs no change here.
