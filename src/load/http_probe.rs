@@ -1,6 +1,6 @@
 //! The HTTP probes, sent on the engine's own HTTP/1.1 connections: the demo service's key-value API
-//! (`PUT /kv/<key>` writes, `GET /kv/<key>` reads of the newest acknowledged write, read back through its bulk
-//! read) and the plain `GET` of `hadrill load` (no writes, nothing to read back).
+//! (`PUT /kv/<key>` writes, `GET /kv/<key>` reads of the newest acknowledged write, read back through its
+//! bulk read) and the plain `GET` of `hadrill load` (no writes, nothing to read back).
 
 use std::time::Duration;
 
