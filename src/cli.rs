@@ -360,7 +360,7 @@ async fn load_only(
     let rate = load_limits(rate, duration, connections, timeout)?;
     let target = crate::load::http1::Target::checked(&checked).await?;
     let cfg = crate::load::LoadConfig {
-        plan: crate::load::engine::Plan::Get { target },
+        probe: std::sync::Arc::new(crate::load::http_probe::GetProbe::new(target)),
         rate,
         timeout,
         max_in_flight: connections,

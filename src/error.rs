@@ -69,6 +69,8 @@ pub enum Error {
     Argument { flag: &'static str, value: String, reason: String },
     #[error("{what} {url}: {detail}")]
     NoSuccess { what: &'static str, url: String, detail: String },
+    #[error("{0}")]
+    Probe(#[from] crate::load::ProbeError),
     #[error("interrupted")]
     Interrupted,
     #[error("the drill crashed (faults reverted, stack removed): {0}")]

@@ -9,6 +9,10 @@
 //! - [`scenario`]: the scenario file model and its validation with file:line:col errors.
 //! - [`measure`]: pure functions from a recording to RTO, RPO, latency, the breakdown, expectations, verdict.
 //! - [`report`]: the one `Report` (JSON), the view model its Markdown and HTML lay out, JUnit.
+//! - [`load`]: the open-model load engine driving one [`load::Probe`] (demo key-value HTTP, GET, PostgreSQL,
+//!   Redis), its own HTTP/1.1 client, and the read-back of written sequence numbers.
+//! - [`proto`]: wire protocols beyond HTTP and SQL (RESP) and Sentinel replies read as data; [`http`]: the
+//!   reqwest client the read-back and the observers share.
 //! - [`doctor`] and [`cleanup`]: environment checks and removal of everything hadrill created.
 //! - [`reaper`]: the container that removes a drill's stack when hadrill is killed.
 //!
@@ -23,6 +27,7 @@ pub mod duration;
 pub mod error;
 pub mod exit_codes;
 pub mod fault;
+pub mod http;
 pub mod images;
 pub mod limits;
 pub mod load;

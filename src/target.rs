@@ -204,7 +204,7 @@ mod tests {
             let reply = format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n");
             s.write_all(reply.as_bytes()).await.unwrap();
         });
-        let client = crate::load::engine::http_client(std::time::Duration::from_secs(2), 1);
+        let client = crate::http::client(std::time::Duration::from_secs(2), 1);
         let resp = client.get(loopback(&url).unwrap().as_str()).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 302);
         server.await.unwrap();

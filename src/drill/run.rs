@@ -30,10 +30,10 @@ use crate::docker::discover::Container;
 use crate::error::{Error, Result};
 use crate::fault::{netfault, DockerInjector, Ledger};
 use crate::images::build;
-use crate::load::engine::{LoadResult, Plan};
-use crate::load::{self, Counters, LoadConfig};
+use crate::load::engine::LoadResult;
+use crate::load::{self, Counters, LoadConfig, Probe, ProbeError};
 use crate::observe::events::EventLog;
-use crate::scenario::model::Probe;
+use crate::scenario::model as scenario;
 use crate::scenario::Scenario;
 use crate::stack::compose::ComposeCli;
 use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
@@ -231,10 +231,10 @@ impl Body {
         }
     }
 
-    fn load_config(&self, plan: &Plan) -> LoadConfig {
+    fn load_config(&self, probe: &Arc<dyn Probe>) -> LoadConfig {
         let sc = &self.scenario;
         LoadConfig {
-            plan: plan.clone(),
+            probe: probe.clone(),
             rate: Some(sc.load.rate),
             timeout: sc.load.timeout,
             max_in_flight: sc.load.max_in_flight,
@@ -248,8 +248,8 @@ impl Body {
 async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let sc = &b.scenario;
     let eps = endpoints_of(&b.containers);
-    let plan = make_plan(&b, &eps, token.child_token()).await?;
-    let target = describe_target(&plan, &b.observe);
+    let probe = make_probe(&b, &eps, token.child_token()).await?;
+    let target = probe.describe();
     let names: HashMap<String, String> =
         b.containers.iter().map(|c| (c.id.clone(), c.display_name())).collect();
     let events = EventLog::start(b.docker.clone(), b.project.clone(), names, token.child_token()).await;
@@ -260,11 +260,11 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let injector = Arc::new(b.injector(clock, events.clone()));
     let schedule = Schedule::start(injector, &sc.actions, clock, &token, &b.console);
     let counters = Arc::new(Counters::default());
-    let load = load::engine::run(b.load_config(&plan), clock, counters.clone(), token.clone());
+    let load = load::engine::run(b.load_config(&probe), clock, counters.clone(), token.clone());
     let loaded = console::ticking(load, &counters, clock, sc.duration, &b.console).await;
     b.console.send(Event::Done(Counts::of(&counters)));
     let mut actions = schedule.finish().await;
-    let verification = settle_and_read_back(&b, &plan, &loaded, &token).await;
+    let verification = settle_and_read_back(&b, probe.as_ref(), &loaded, &token).await;
     let aborted = token.is_cancelled().then(|| "interrupted".to_string());
     let (observers_running, observers_skipped) = (observers.running.clone(), observers.skipped.clone());
     let (stack_events, lags) = observers.finish().await;
@@ -292,7 +292,7 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
 /// during them.
 async fn settle_and_read_back(
     b: &Body,
-    plan: &Plan,
+    probe: &dyn Probe,
     loaded: &LoadResult,
     token: &CancellationToken,
 ) -> Option<Verification> {
@@ -305,7 +305,7 @@ async fn settle_and_read_back(
     let max_seq = loaded.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
     let read = async {
         tokio::time::sleep(load.settle).await;
-        read_back(plan, &b.key_prefix, max_seq, load.verify_timeout).await
+        probe.read_back(max_seq, load.verify_timeout).await
     };
     tokio::select! {
         v = read => Some(v),
@@ -313,59 +313,37 @@ async fn settle_and_read_back(
     }
 }
 
-/// The read-back of what the probe wrote.
-async fn read_back(plan: &Plan, key_prefix: &str, max_seq: u32, limit: Duration) -> Verification {
-    match plan {
-        Plan::KeyValue { target, .. } => load::verify::read_back(target.url(), key_prefix, limit).await,
-        Plan::Postgres { probe, .. } => probe.read_back(limit).await,
-        Plan::Redis { probe, .. } => probe.read_back(max_seq, limit).await,
-        Plan::Get { .. } => Verification::Failed("nothing to read back".into()),
-    }
-}
-
-/// What the load is sent to, in words.
-fn describe_target(plan: &Plan, observe: &crate::stack::resolve::ObserveSpec) -> String {
-    match plan {
-        Plan::KeyValue { target, .. } => target.url().to_owned(),
-        Plan::Postgres { .. } => format!("PostgreSQL ({})", observe.postgres.join(", ")),
-        Plan::Redis { .. } => format!("the Redis master named by {}", observe.sentinel.join(", ")),
-        Plan::Get { target } => target.url().to_owned(),
-    }
-}
-
 /// The client the scenario's `probe` asks for, connected to the stack's published ports.
-async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Result<Plan> {
+async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Result<Arc<dyn Probe>> {
     let sc = &b.scenario;
-    let resolve = |targets: &[String]| -> Result<Vec<std::net::SocketAddr>> {
+    let resolve = |targets: &[String]| -> Result<Vec<(String, std::net::SocketAddr)>, ProbeError> {
         targets
             .iter()
             .map(|t| {
-                find_endpoint(eps, t)
-                    .ok_or_else(|| Error::Other(format!("{t} is not published on 127.0.0.1 by the stack")))
+                let addr =
+                    find_endpoint(eps, t).ok_or_else(|| ProbeError::NotPublished { target: t.clone() })?;
+                Ok((t.clone(), addr))
             })
             .collect()
     };
+    let settings = load::probe::Settings {
+        key_prefix: b.key_prefix.clone(),
+        timeout: sc.load.timeout,
+        read_ratio: sc.load.read_ratio,
+    };
     Ok(match sc.load.probe {
-        Probe::Http => {
-            let target =
-                b.http_target.clone().ok_or_else(|| Error::Other("no HTTP endpoint for the load".into()))?;
-            let addr = resolve(std::slice::from_ref(&target))?[0];
-            let url = format!("http://{addr}");
-            Plan::KeyValue {
-                target: load::http1::Target::resolve(&url).await.map_err(Error::Other)?,
-                key_prefix: b.key_prefix.clone(),
-                read_ratio: sc.load.read_ratio,
-            }
+        scenario::Probe::Http => {
+            let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
+            let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
+            let target = load::http1::Target::resolve(&format!("http://{addr}")).await?;
+            Arc::new(load::http_probe::KvProbe::new(target, &settings))
         }
-        Probe::Postgres => {
+        scenario::Probe::Postgres => {
             let nodes = resolve(&b.observe.postgres)?;
-            let probe = load::pg_probe::PgProbe::new(&nodes, &b.key_prefix, sc.load.timeout)
-                .await
-                .map_err(Error::Other)?;
-            Plan::Postgres { probe: Arc::new(probe), read_ratio: sc.load.read_ratio }
+            Arc::new(load::pg_probe::PgProbe::new(&nodes, &settings).await?)
         }
-        Probe::Redis => {
-            let sentinels = resolve(&b.observe.sentinel)?;
+        scenario::Probe::Redis => {
+            let nodes = resolve(&b.observe.sentinel)?;
             let mut map = HashMap::new();
             for c in b.containers.iter() {
                 let Some(port) = c.ports.get("6379/tcp") else { continue };
@@ -375,16 +353,9 @@ async fn make_plan(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resul
                     map.insert(format!("{ip}:6379"), published);
                 }
             }
-            let master = b.observe.sentinel_master.clone().unwrap_or_else(|| "mymaster".into());
-            let probe =
-                load::redis_probe::RedisProbe::new(sentinels, master, map, &b.key_prefix, sc.load.timeout);
-            if probe.discover().await.is_none() {
-                return Err(Error::Other(
-                    "the Sentinels name no master reachable on a published port".into(),
-                ));
-            }
-            probe.spawn_refresh(stop);
-            Plan::Redis { probe, read_ratio: sc.load.read_ratio }
+            let master_name = b.observe.sentinel_master.clone().unwrap_or_else(|| "mymaster".into());
+            let sentinels = load::redis_probe::Sentinels { nodes, master_name, addr_map: map };
+            load::redis_probe::RedisProbe::start(sentinels, &settings, stop).await?
         }
     })
 }

@@ -201,7 +201,7 @@ async fn sentinel_master(observe: &ObserveSpec, all: &[Container]) -> Result<Str
     for addr in observe.sentinel.iter().filter_map(|e| entry_addr(e, all)) {
         let Ok(mut conn) = crate::proto::resp::Conn::connect(addr, ASK_TIMEOUT).await else { continue };
         if let Ok(r) = conn.call(&[b"SENTINEL", b"get-master-addr-by-name", master.as_bytes()]).await {
-            if let Some(a) = crate::observe::sentinel::master_addr(&r) {
+            if let Some(a) = crate::proto::sentinel::master_addr(&r) {
                 return Ok(a);
             }
         }

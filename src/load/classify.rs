@@ -1,4 +1,4 @@
-//! Turning an HTTP answer or a transport error into a [`Failure`] (or success).
+//! Turning an HTTP answer or an I/O error into a [`Failure`] (or success).
 
 use crate::timeline::{Failure, Kind};
 
@@ -11,27 +11,7 @@ pub fn status(kind: Kind, code: u16) -> Option<Failure> {
     }
 }
 
-/// The failure a transport error is, by walking its causes: an I/O error kind, or hyper's own view of a
-/// connection that closed or a request that never completed.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> Failure {
-    let mut source = Some(err);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return io_kind(io.kind());
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_timeout() {
-                return Failure::Timeout;
-            }
-            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
-                return Failure::Reset;
-            }
-        }
-        source = e.source();
-    }
-    Failure::Transport
-}
-
+/// The failure an I/O error of this kind is.
 pub fn io_kind(kind: std::io::ErrorKind) -> Failure {
     use std::io::ErrorKind::*;
     match kind {
@@ -52,16 +32,6 @@ mod tests {
         assert_eq!(status(Kind::Read, 404), None);
         assert_eq!(status(Kind::Write, 404), Some(Failure::Status(404)));
         assert_eq!(status(Kind::Read, 503), Some(Failure::Status(503)));
-    }
-
-    #[test]
-    fn error_chains() {
-        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer");
-        assert_eq!(chain(&reset), Failure::Reset);
-        let wrapped = std::io::Error::other(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        // The outer error's own kind (Other) decides: only a cause with no closer classification falls through.
-        assert_eq!(chain(&wrapped), Failure::Transport);
-        assert_eq!(chain(&std::fmt::Error), Failure::Transport);
     }
 
     #[test]

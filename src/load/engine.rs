@@ -5,41 +5,29 @@
 //!
 //! Every request's outcome is kept (intended, start, end, kind, failure, write sequence number) in a vector
 //! sized up front from rate x duration, so memory is bounded and known before the drill starts.
+//!
+//! What a request is, and how it is sent, is the [`Probe`]'s business; the engine numbers the writes, keeps
+//! the time and counts. The load starts when [`run`] is called: no request is due before then, so a probe
+//! that took a while to set up does not meet a burst of overdue requests.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use hyper::Method;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::classify;
-use super::http1::{Conn, Pool, Target};
+use super::http1::{Conn, Pool};
+use super::probe::{Pick, Probe, Request};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
 
 /// The longest the scheduler sleeps at once, so that it notices cancellation promptly.
 const MAX_NAP: Duration = Duration::from_millis(5);
 
-/// What each request is.
-#[derive(Debug, Clone)]
-pub enum Plan {
-    /// The demo service's API: `PUT /kv/<prefix><seq>` writes and `GET /kv/<key>` reads of the last acknowledged
-    /// write (a 404 read is a correct answer), mixed by `read_ratio`.
-    KeyValue { target: Target, key_prefix: String, read_ratio: f64 },
-    /// `GET url` every time; only 2xx succeeds (`hadrill load`).
-    Get { target: Target },
-    /// Rows written straight to the writable PostgreSQL node.
-    Postgres { probe: Arc<super::pg_probe::PgProbe>, read_ratio: f64 },
-    /// Keys written to the Redis master the Sentinels name.
-    Redis { probe: Arc<super::redis_probe::RedisProbe>, read_ratio: f64 },
-}
-
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    pub plan: Plan,
+    pub probe: Arc<dyn Probe>,
     /// Requests per second (open model); `None` sends as fast as `max_in_flight` connections allow.
     pub rate: Option<u32>,
     pub timeout: Duration,
@@ -68,60 +56,30 @@ pub struct LoadResult {
     pub cancelled: bool,
 }
 
-/// The key a write with this sequence number writes.
-pub fn key_for(prefix: &str, seq: u32) -> String {
-    format!("{prefix}{seq:010}")
-}
-
-/// The sequence number of a key written by [`key_for`].
-pub fn seq_of(prefix: &str, key: &str) -> Option<u32> {
-    key.strip_prefix(prefix)?.parse().ok()
-}
-
-/// Builds the general-purpose HTTP client the verifier and the observers use (the load itself goes through
-/// [`super::http1`]).
-pub fn http_client(timeout: Duration, pool: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(1)))
-        .pool_max_idle_per_host(pool)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("reqwest client")
-}
-
 struct Shared {
     cfg: LoadConfig,
     /// Idle connections of the open model's request tasks.
     pool: Pool,
-    /// The path `Plan::Get` requests, made once.
-    get_path: String,
     clock: Clock,
     outcomes: Mutex<Vec<Outcome>>,
     counters: Arc<Counters>,
     last_acked: AtomicU32,
 }
 
-/// Runs the load from the clock's start for `cfg.duration`; returns every outcome.
+/// Runs the load from now for `cfg.duration`; returns every outcome, timed on `clock`.
 pub async fn run(
     cfg: LoadConfig,
     clock: Clock,
     counters: Arc<Counters>,
     cancel: CancellationToken,
 ) -> LoadResult {
+    let start = clock.now();
     let expected = match cfg.rate {
         Some(rate) => (u64::from(rate) * cfg.duration.as_secs().max(1) + u64::from(rate)) as usize,
         None => 1 << 16,
     };
-    let get_path = match &cfg.plan {
-        Plan::Get { target } => target.path(""),
-        _ => String::new(),
-    };
     let shared = Arc::new(Shared {
         pool: Pool::default(),
-        get_path,
         clock,
         outcomes: Mutex::new(Vec::with_capacity(expected)),
         counters,
@@ -129,15 +87,15 @@ pub async fn run(
         cfg,
     });
     match shared.cfg.rate {
-        Some(rate) => run_open(shared, rate, cancel).await,
-        None => run_closed(shared, cancel).await,
+        Some(rate) => run_open(shared, rate, start, cancel).await,
+        None => run_closed(shared, start, cancel).await,
     }
 }
 
 /// As fast as possible: `max_in_flight` workers, each sending its next request when the last one answered.
 /// Intended time equals the actual send time here (there is no schedule to fall behind).
-async fn run_closed(shared: Arc<Shared>, cancel: CancellationToken) -> LoadResult {
-    let end = shared.cfg.duration.as_nanos() as Nanos;
+async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken) -> LoadResult {
+    let end = start + shared.cfg.duration.as_nanos() as Nanos;
     let next_seq = Arc::new(AtomicU32::new(0));
     let mut workers = Vec::new();
     for w in 0..shared.cfg.max_in_flight {
@@ -147,11 +105,11 @@ async fn run_closed(shared: Arc<Shared>, cancel: CancellationToken) -> LoadResul
             let mut local = Vec::with_capacity(1 << 14);
             let mut conn = Conn::default();
             while shared.clock.now() < end && !cancel.is_cancelled() {
-                let (kind, seq) =
+                let (pick, seq) =
                     shared.next_request(&mut rng, || next_seq.fetch_add(1, Ordering::Relaxed) + 1);
                 shared.counters.sent.fetch_add(1, Ordering::Relaxed);
                 let now = shared.clock.now();
-                let o = send(&shared, &mut conn, now, kind, seq).await;
+                let o = send(&shared, &mut conn, now, pick, seq).await;
                 shared.count(&o);
                 local.push(o);
             }
@@ -166,14 +124,14 @@ async fn run_closed(shared: Arc<Shared>, cancel: CancellationToken) -> LoadResul
     LoadResult { outcomes, end: shared.clock.now().min(end), cancelled: cancel.is_cancelled() }
 }
 
-async fn run_open(shared: Arc<Shared>, rate: u32, cancel: CancellationToken) -> LoadResult {
+async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
     let clock = shared.clock;
-    let end = shared.cfg.duration.as_nanos() as Nanos;
+    let end = start + shared.cfg.duration.as_nanos() as Nanos;
     let permits = Arc::new(Semaphore::new(shared.cfg.max_in_flight));
     let handle = tokio::runtime::Handle::current();
     let scheduler = {
         let (shared, permits, cancel) = (shared.clone(), permits.clone(), cancel.clone());
-        tokio::task::spawn_blocking(move || schedule(&shared, &handle, &permits, rate, &cancel))
+        tokio::task::spawn_blocking(move || schedule(&shared, &handle, &permits, rate, start, &cancel))
     };
     let cancelled = scheduler.await.unwrap_or(true);
     // Let what is in flight finish (each request is bounded by the timeout).
@@ -193,6 +151,7 @@ fn schedule(
     runtime: &tokio::runtime::Handle,
     permits: &Arc<Semaphore>,
     rate: u32,
+    start: Nanos,
     cancel: &CancellationToken,
 ) -> bool {
     let _slack = TimerSlack::fine();
@@ -206,14 +165,14 @@ fn schedule(
         if cancel.is_cancelled() {
             return true;
         }
-        let due = (i as f64 * interval_ns) as Nanos;
+        let due = start + (i as f64 * interval_ns) as Nanos;
         let now = clock.now();
         if due > now {
             std::thread::sleep(Duration::from_nanos(due - now).min(MAX_NAP));
             continue;
         }
         i += 1;
-        let (kind, seq) = shared.next_request(&mut rng, || {
+        let (pick, seq) = shared.next_request(&mut rng, || {
             next_seq += 1;
             next_seq
         });
@@ -224,7 +183,7 @@ fn schedule(
                 shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
                 runtime.spawn(async move {
                     let mut conn = shared.pool.take();
-                    let outcome = send(&shared, &mut conn, due, kind, seq).await;
+                    let outcome = send(&shared, &mut conn, due, pick, seq).await;
                     shared.pool.put(conn);
                     shared.record(outcome);
                     shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -233,7 +192,7 @@ fn schedule(
             }
             Err(_) => {
                 let now = clock.now();
-                shared.record(Outcome::new(due, now, now, kind, Some(Failure::Missed), seq));
+                shared.record(Outcome::new(due, now, now, pick.kind, Some(Failure::Missed), seq));
             }
         }
     }
@@ -266,19 +225,12 @@ impl Drop for TimerSlack {
 }
 
 impl Shared {
-    /// The kind of the next request, and its write sequence number (0 for reads).
-    fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Kind, u32) {
-        match &self.cfg.plan {
-            Plan::Get { .. } => (Kind::Read, 0),
-            Plan::KeyValue { read_ratio, .. }
-            | Plan::Postgres { read_ratio, .. }
-            | Plan::Redis { read_ratio, .. } => {
-                if rng.gen::<f64>() < *read_ratio {
-                    (Kind::Read, 0)
-                } else {
-                    (Kind::Write, next_seq())
-                }
-            }
+    /// The probe's next request, and its write sequence number (0 for reads).
+    fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Pick, u32) {
+        let pick = self.cfg.probe.next(rng);
+        match pick.kind {
+            Kind::Read => (pick, 0),
+            Kind::Write => (pick, next_seq()),
         }
     }
 
@@ -309,50 +261,114 @@ impl Shared {
     }
 }
 
-async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, kind: Kind, seq: u32) -> Outcome {
+async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, pick: Pick, seq: u32) -> Outcome {
     let started = shared.clock.now();
-    let last = shared.last_acked.load(Ordering::Relaxed);
-    // The whole request, waits for a connection included, is bounded by the timeout: a request answered
-    // later than that is a timeout, as it is for HTTP.
-    let limit = shared.cfg.timeout;
-    let failure = match &shared.cfg.plan {
-        Plan::Postgres { probe, .. } => tokio::time::timeout(limit, probe.request(kind, seq, last))
-            .await
-            .unwrap_or(Some(Failure::Timeout)),
-        Plan::Redis { probe, .. } => tokio::time::timeout(limit, probe.request(kind, seq, last))
-            .await
-            .unwrap_or(Some(Failure::Timeout)),
-        Plan::Get { target } => {
-            match conn.request(target, Method::GET, &shared.get_path, Bytes::new(), limit).await {
-                Ok(code) => (!(200..300).contains(&code)).then_some(Failure::Status(code)),
-                Err(failure) => Some(failure),
-            }
-        }
-        Plan::KeyValue { target, key_prefix, .. } => {
-            let (method, key, body) = match kind {
-                Kind::Write => (Method::PUT, key_for(key_prefix, seq), Bytes::from(seq.to_string())),
-                Kind::Read => (Method::GET, key_for(key_prefix, last), Bytes::new()),
-            };
-            let path = target.path(&format!("/kv/{key}"));
-            match conn.request(target, method, &path, body, limit).await {
-                Ok(code) => classify::status(kind, code),
-                Err(failure) => Some(failure),
-            }
-        }
-    };
-    Outcome::new(intended, started, shared.clock.now(), kind, failure, seq)
+    let last_acked = shared.last_acked.load(Ordering::Relaxed);
+    let req = Request { kind: pick.kind, which: pick.which, seq, last_acked };
+    let failure = shared.cfg.probe.send(conn, req, shared.cfg.timeout).await;
+    Outcome::new(intended, started, shared.clock.now(), pick.kind, failure, seq)
 }
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::atomic::AtomicBool;
 
-    #[test]
-    fn keys_round_trip_and_sort_by_sequence() {
-        let k = key_for("hd-ab-", 42);
-        assert_eq!(k, "hd-ab-0000000042");
-        assert_eq!(seq_of("hd-ab-", &k), Some(42));
-        assert_eq!(seq_of("hd-zz-", &k), None);
-        assert!(key_for("p", 9) < key_for("p", 10));
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::load::probe::{Mix, ReadingBack, Sending};
+    use crate::timeline::Verification;
+
+    /// A probe that answers at once and remembers what it was asked to send; writes fail while `failing`.
+    #[derive(Debug, Default)]
+    struct Fake {
+        sent: Mutex<Vec<Request>>,
+        failing: AtomicBool,
+    }
+
+    impl Probe for Fake {
+        fn next(&self, rng: &mut rand::rngs::StdRng) -> Pick {
+            let kind = Mix::new(0.5).draw(rng);
+            Pick { kind, which: if kind == Kind::Read { 7 } else { 0 } }
+        }
+
+        fn send<'a>(&'a self, _: &'a mut Conn, req: Request, _: Duration) -> Sending<'a> {
+            self.sent.lock().unwrap().push(req);
+            let fail = req.kind == Kind::Write && self.failing.load(Ordering::Relaxed);
+            async move { fail.then_some(Failure::Rejected) }.boxed()
+        }
+
+        fn read_back(&self, _: u32, _: Duration) -> ReadingBack<'_> {
+            async { Verification::Failed("fake".into()) }.boxed()
+        }
+
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn config(probe: Arc<Fake>, rate: Option<u32>, duration: Duration) -> LoadConfig {
+        LoadConfig { probe, rate, timeout: Duration::from_secs(1), max_in_flight: 64, duration, seed: 3 }
+    }
+
+    /// Writes carry 1, 2, 3, ... with no gap or repeat; reads carry 0 and ask for an acknowledged write; each
+    /// request reaches the probe as the probe picked it.
+    fn check_numbering(sent: &[Request], outcomes: &[Outcome]) {
+        let mut writes: Vec<u32> = sent.iter().filter(|r| r.kind == Kind::Write).map(|r| r.seq).collect();
+        writes.sort_unstable();
+        assert!(!writes.is_empty());
+        assert_eq!(writes, (1..=writes.len() as u32).collect::<Vec<_>>());
+        assert!(sent
+            .iter()
+            .filter(|r| r.kind == Kind::Read)
+            .all(|r| r.seq == 0 && r.last_acked <= writes.len() as u32));
+        assert!(sent.iter().all(|r| r.which == if r.kind == Kind::Read { 7 } else { 0 }));
+        assert_eq!(sent.len(), outcomes.len());
+        assert!(outcomes.iter().all(|o| o.ok()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_model_sends_the_probes_requests_on_schedule_from_its_start() {
+        let clock = Clock::start();
+        // Whatever came before the load (a probe's setup) took 300 ms of the clock.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let probe = Arc::new(Fake::default());
+        let counters = Arc::new(Counters::default());
+        let cfg = config(probe.clone(), Some(500), Duration::from_millis(400));
+        let result = run(cfg, clock, counters.clone(), CancellationToken::new()).await;
+        assert_eq!(result.outcomes.len(), 200);
+        check_numbering(&probe.sent.lock().unwrap(), &result.outcomes);
+        let first = result.outcomes.iter().map(|o| o.intended()).min().unwrap();
+        assert!(first >= 300_000_000, "no request was due before the load started (first due at {first} ns)");
+        assert!(result.end >= first + 400_000_000 - 2_000_000);
+        let acked = result.outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
+        assert_eq!(counters.writes_acked.load(Ordering::Relaxed), acked);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_closed_loop_numbers_writes_across_workers_and_counts_failures() {
+        let probe = Arc::new(Fake::default());
+        let counters = Arc::new(Counters::default());
+        let cfg = config(probe.clone(), None, Duration::from_millis(100));
+        let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
+        check_numbering(&probe.sent.lock().unwrap(), &result.outcomes);
+
+        let probe = Arc::new(Fake::default());
+        probe.failing.store(true, Ordering::Relaxed);
+        let counters = Arc::new(Counters::default());
+        let cfg = config(probe.clone(), Some(1000), Duration::from_millis(100));
+        let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
+        let writes = result.outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
+        assert!(writes > 0);
+        assert!(result
+            .outcomes
+            .iter()
+            .all(|o| (o.kind() == Kind::Write) == (o.failure() == Some(Failure::Rejected))));
+        assert_eq!(counters.failed.load(Ordering::Relaxed), writes);
+        assert_eq!(counters.writes_acked.load(Ordering::Relaxed), 0);
+        let reads = probe.sent.lock().unwrap().iter().filter(|r| r.kind == Kind::Read).count();
+        assert!(
+            reads > 0 && probe.sent.lock().unwrap().iter().all(|r| r.last_acked == 0),
+            "nothing was acknowledged"
+        );
     }
 }

@@ -15,11 +15,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http::Method;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::classify;
+use super::ProbeError;
 use crate::target::{HttpUrl, Reach, UrlError};
 use crate::timeline::Failure;
 
@@ -36,9 +37,9 @@ pub struct Target {
 
 impl Target {
     /// Parses an `http://host[:port][/path]` URL on this machine (see [`crate::target`]) and fixes its address.
-    pub async fn resolve(url: &str) -> Result<Target, String> {
-        let checked = HttpUrl::parse(url, Reach::Loopback).map_err(|e| e.to_string())?;
-        Target::checked(&checked).await.map_err(|e| e.to_string())
+    pub async fn resolve(url: &str) -> Result<Target, ProbeError> {
+        let checked = HttpUrl::parse(url, Reach::Loopback)?;
+        Ok(Target::checked(&checked).await?)
     }
 
     /// The target of a URL already checked: requests go to exactly the address that was checked.
@@ -64,7 +65,8 @@ impl Target {
     }
 }
 
-/// One keep-alive connection, opened on first use and again after a failure.
+/// One keep-alive connection, opened on first use and again after a failure. The answer is read through
+/// [`AsyncRead`] only, so a TLS stream can take the socket's place.
 #[derive(Default)]
 pub struct Conn {
     stream: Option<TcpStream>,
@@ -163,7 +165,7 @@ fn write_head(buf: &mut Vec<u8>, target: &Target, method: &Method, path: &str, b
 }
 
 /// Reads more of the answer into `buf`; the connection's end here is a reset (the answer was cut short).
-async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, Failure> {
+async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Result<usize, Failure> {
     if buf.capacity() - buf.len() < BUF / 2 {
         buf.reserve(BUF);
     }
@@ -231,7 +233,10 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
 }
 
 /// Reads an answer to its end, discarding its body: its status, and whether the connection can be reused.
-async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, bool), Failure> {
+async fn read_answer<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<(u16, bool), Failure> {
     let head = loop {
         match parse_head(buf)? {
             // An interim answer (100 Continue): the real one follows.
@@ -409,8 +414,12 @@ mod tests {
         let t = Target::resolve("http://localhost/api?x=1").await.unwrap();
         assert_eq!(t.addr.port(), 80);
         assert_eq!(t.path(""), "/api?x=1");
-        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().contains("http://"));
-        assert!(Target::resolve("http://127.0.0.1:80@10.0.0.1/").await.unwrap_err().contains("user"));
+        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().to_string().contains("http://"));
+        assert!(Target::resolve("http://127.0.0.1:80@10.0.0.1/")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("user"));
         assert!(Target::resolve("not a url").await.is_err());
     }
 

@@ -1,16 +1,23 @@
 //! The PostgreSQL write probe: sequence-numbered rows written straight to the writable node through a
 //! multi-host connection over the published 127.0.0.1 ports (`target_session_attrs=read-write`), read back
-//! from whichever node is primary after the drill. Feeds the same lost-writes/RPO measurement as HTTP.
+//! from whichever node is primary after the drill. Feeds the same lost-writes/RPO measurement as HTTP. Its
+//! connections are opened when it is made, before the load starts, so the first requests find them open.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use rand::rngs::StdRng;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
-use super::engine::key_for;
-use crate::timeline::{Failure, Kind, Verification};
+use super::http1::Conn;
+use super::keys::key_for;
+use super::probe::{bounded, Mix, Pick, Probe, ReadingBack, Request, Sending, Settings};
+use super::ProbeError;
+use crate::timeline::{Failure, Kind, SeqSet};
 
 const SLOTS: usize = 8;
 /// Minimum time between two connection attempts.
@@ -73,6 +80,9 @@ fn evict(slot: &Slot, client: &Arc<Client>) {
 
 pub struct PgProbe {
     conn: String,
+    /// The nodes as the stack names them, for the description.
+    names: Vec<String>,
+    mix: Mix,
     prefix: String,
     timeout: Duration,
     slots: Vec<Slot>,
@@ -85,7 +95,8 @@ pub struct PgProbe {
 
 impl std::fmt::Debug for PgProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgProbe").field("conn", &self.conn).finish_non_exhaustive()
+        // Not the connection string: it holds the password.
+        f.debug_struct("PgProbe").field("nodes", &self.names).finish_non_exhaustive()
     }
 }
 
@@ -101,43 +112,70 @@ pub fn conn_string(nodes: &[SocketAddr], timeout: Duration) -> String {
     )
 }
 
+/// The failure an error on an open connection is: the server's SQLSTATE when it answered one, otherwise
+/// what became of the connection.
 fn classify(e: &tokio_postgres::Error) -> Failure {
-    if e.as_db_error().is_some() {
-        Failure::Rejected
-    } else if e.is_closed() {
-        Failure::Reset
+    let io =
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>()).map(|io| io.kind());
+    failure_of(e.code(), e.is_closed(), io)
+}
+
+fn failure_of(code: Option<&SqlState>, closed: bool, io: Option<std::io::ErrorKind>) -> Failure {
+    match (code, io) {
+        (Some(code), _) => answered(code),
+        _ if closed => Failure::Reset,
+        (None, Some(kind)) => super::classify::io_kind(kind),
+        (None, None) => Failure::Reset,
+    }
+}
+
+/// An error answer from the server is a definite failure. A server that cannot take sessions now (starting
+/// up, shutting down, in recovery: 57P03) or has no slot left (53300) never ran the statement; any other
+/// answer is a rejection: read-only on a demoted node (25006), shutting down (57P01), a conflict. A commit
+/// cut short by a shutdown while it waited for a synchronous standby may have committed locally: the
+/// read-back finds it, and the report counts it as failed but persisted.
+fn answered(code: &SqlState) -> Failure {
+    if *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS {
+        Failure::Refused
     } else {
-        let text = e.to_string();
-        if text.contains("connect") || text.contains("refused") || text.contains("read-write") {
-            Failure::Refused
-        } else {
-            Failure::Reset
-        }
+        Failure::Rejected
     }
 }
 
 impl PgProbe {
-    pub async fn new(nodes: &[SocketAddr], prefix: &str, timeout: Duration) -> Result<PgProbe, String> {
+    /// Connects to the writable one of `nodes` (named as the stack names them), creates the probe table,
+    /// and opens the probe's connections.
+    pub async fn new(nodes: &[(String, SocketAddr)], settings: &Settings) -> Result<PgProbe, ProbeError> {
+        let timeout = settings.timeout;
+        let addrs: Vec<SocketAddr> = nodes.iter().map(|(_, a)| *a).collect();
         let probe = PgProbe {
-            conn: conn_string(nodes, timeout),
-            prefix: prefix.to_string(),
+            conn: conn_string(&addrs, timeout),
+            names: nodes.iter().map(|(n, _)| n.clone()).collect(),
+            mix: Mix::new(settings.read_ratio),
+            prefix: settings.key_prefix.clone(),
             timeout,
             slots: (0..SLOTS).map(|_| std::sync::Mutex::new(None)).collect(),
             connecting: std::sync::atomic::AtomicBool::new(false),
             last_connect: std::sync::Mutex::new(None),
             next: AtomicUsize::new(0),
         };
-        let c = probe
-            .connect()
-            .await
-            .map_err(|f| format!("cannot reach a writable PostgreSQL node: {}", f.label()))?;
-        c.client
+        let first = probe.connect().await?;
+        first
+            .client
             .batch_execute(
                 "CREATE TABLE IF NOT EXISTS hadrill_probe (k text PRIMARY KEY, seq integer NOT NULL, \
              at timestamptz NOT NULL DEFAULT now())",
             )
             .await
-            .map_err(|e| format!("cannot create the probe table: {e}"))?;
+            .map_err(|source| ProbeError::Postgres { what: "cannot create the probe table", source })?;
+        *probe.slots[0].lock().expect("slot lock") = Some(first);
+        for slot in &probe.slots[1..] {
+            match probe.connect().await {
+                Ok(p) => *slot.lock().expect("slot lock") = Some(p),
+                // The rest connect during the load, paced.
+                Err(_) => break,
+            }
+        }
         Ok(probe)
     }
 
@@ -150,17 +188,20 @@ impl PgProbe {
         !self.connecting.load(Ordering::Acquire) && last.is_none_or(|t| t.elapsed() >= CONNECT_EVERY)
     }
 
-    async fn connect_paced(&self) -> Result<Pooled, Failure> {
+    /// A new connection, or `None` when another attempt is under way or this one failed: either way the
+    /// request is never sent.
+    async fn connect_paced(&self) -> Option<Pooled> {
         if self.connecting.swap(true, Ordering::AcqRel) {
-            return Err(Failure::Refused);
+            return None;
         }
-        let result = self.connect().await;
+        let result = self.connect().await.ok();
         *self.last_connect.lock().expect("connect lock") = Some(std::time::Instant::now());
         self.connecting.store(false, Ordering::Release);
         result
     }
 
-    async fn connect(&self) -> Result<Pooled, Failure> {
+    async fn connect(&self) -> Result<Pooled, ProbeError> {
+        let what = "cannot reach a writable PostgreSQL node";
         let fut = tokio_postgres::connect(&self.conn, NoTls);
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok((client, conn))) => {
@@ -169,13 +210,13 @@ impl PgProbe {
                 });
                 Ok(Pooled { client: Arc::new(client), task, stalled_since: None })
             }
-            Ok(Err(_)) => Err(Failure::Refused),
-            Err(_) => Err(Failure::Refused),
+            Ok(Err(source)) => Err(ProbeError::Postgres { what, source }),
+            Err(_) => Err(ProbeError::TimedOut { what, after: self.timeout }),
         }
     }
 
     /// One probe request; `None` on success.
-    pub async fn request(&self, kind: Kind, seq: u32, last_acked: u32) -> Option<Failure> {
+    async fn request(&self, kind: Kind, seq: u32, last_acked: u32) -> Option<Failure> {
         let idx = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let slot = &self.slots[idx];
         let pooled = slot
@@ -188,13 +229,12 @@ impl PgProbe {
             Some(c) => c,
             None if !self.may_connect() => return Some(Failure::Refused),
             None => match self.connect_paced().await {
-                Ok(p) => {
+                Some(p) => {
                     let c = p.client.clone();
                     *slot.lock().expect("slot lock") = Some(p);
                     c
                 }
-                // Could not connect: the request was never sent.
-                Err(f) => return Some(f),
+                None => return Some(Failure::Refused),
             },
         };
         let mut guard = StallOnDrop { slot, client: client.clone(), armed: true };
@@ -241,20 +281,34 @@ impl PgProbe {
         }
     }
 
-    /// Reads every probe row of this run from the writable node, retrying until `limit`.
-    pub async fn read_back(&self, limit: Duration) -> Verification {
-        super::verify::retry_until(limit, "PostgreSQL", || self.read_once()).await
-    }
-
-    async fn read_once(&self) -> Result<crate::timeline::SeqSet, String> {
-        let p = self.connect().await.map_err(|f| f.label())?;
+    async fn read_once(&self) -> Result<SeqSet, ProbeError> {
+        let p = self.connect().await?;
         let pattern = format!("{}%", self.prefix);
         let rows = p
             .client
             .query("SELECT seq FROM hadrill_probe WHERE k LIKE $1", &[&pattern])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| ProbeError::Postgres { what: "reading the probe rows", source })?;
         Ok(rows.iter().map(|r| r.get::<_, i32>(0) as u32).collect())
+    }
+}
+
+impl Probe for PgProbe {
+    fn next(&self, rng: &mut StdRng) -> Pick {
+        self.mix.draw(rng).into()
+    }
+
+    fn send<'a>(&'a self, _: &'a mut Conn, req: Request, timeout: Duration) -> Sending<'a> {
+        bounded(timeout, self.request(req.kind, req.seq, req.last_acked)).boxed()
+    }
+
+    /// Reads every probe row of this run from the writable node.
+    fn read_back(&self, _max_seq: u32, limit: Duration) -> ReadingBack<'_> {
+        super::verify::retry_until(limit, "PostgreSQL", || self.read_once()).boxed()
+    }
+
+    fn describe(&self) -> String {
+        format!("PostgreSQL ({})", self.names.join(", "))
     }
 }
 
@@ -269,5 +323,29 @@ mod tests {
         let c = conn_string(&nodes, Duration::from_secs(2));
         assert!(c.starts_with("host=127.0.0.1,127.0.0.1 port=40001,40002 "), "{c}");
         assert!(c.contains("target_session_attrs=read-write"));
+    }
+
+    #[test]
+    fn failures_follow_sqlstate_then_the_connection() {
+        use std::io::ErrorKind;
+        let code = |c: &str| failure_of(Some(&SqlState::from_code(c)), false, None);
+        assert_eq!(code("25006"), Failure::Rejected, "read-only: a demoted node");
+        assert_eq!(code("57P01"), Failure::Rejected, "admin shutdown");
+        assert_eq!(code("40001"), Failure::Rejected, "serialization failure");
+        assert_eq!(code("23505"), Failure::Rejected, "unique violation");
+        assert_eq!(code("57P03"), Failure::Refused, "cannot connect now");
+        assert_eq!(code("53300"), Failure::Refused, "too many connections");
+        let read_only = SqlState::READ_ONLY_SQL_TRANSACTION;
+        assert_eq!(
+            failure_of(Some(&read_only), true, None),
+            Failure::Rejected,
+            "an answer wins over the close"
+        );
+        assert_eq!(failure_of(None, true, None), Failure::Reset);
+        assert_eq!(failure_of(None, false, Some(ErrorKind::ConnectionReset)), Failure::Reset);
+        assert_eq!(failure_of(None, false, Some(ErrorKind::ConnectionRefused)), Failure::Refused);
+        assert_eq!(failure_of(None, false, Some(ErrorKind::TimedOut)), Failure::Timeout);
+        assert_eq!(failure_of(None, false, Some(ErrorKind::InvalidInput)), Failure::Transport);
+        assert_eq!(failure_of(None, false, None), Failure::Reset);
     }
 }

@@ -1,7 +1,8 @@
 //! The Redis write probe: `SET` of sequence-numbered keys on the master as the Sentinels name it. Sentinel
 //! answers with a container address (or service name); hadrill translates it into the master's published
 //! 127.0.0.1 port through the Docker API, so its traffic never goes to container addresses. Clients ask
-//! Sentinel again every 500 ms and after any error, as Sentinel-aware clients do.
+//! Sentinel again every 500 ms and after any error, as Sentinel-aware clients do. The master is found and
+//! the probe's connections opened when it starts, before the load.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -9,21 +10,35 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use rand::rngs::StdRng;
 use tokio::sync::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
-use super::engine::key_for;
+use super::keys::key_for;
+use super::probe::{bounded, Mix, Pick, Probe, ReadingBack, Request, Sending, Settings};
+use super::ProbeError;
 use crate::proto::resp::{Conn, Reply};
-use crate::timeline::{Failure, Kind, Verification};
+use crate::proto::sentinel::master_addr;
+use crate::timeline::{Failure, Kind, SeqSet};
 
 const SLOTS: usize = 8;
 
+/// Where the probe asks for the master, and how it reaches the master it is told of.
+#[derive(Debug, Clone)]
+pub struct Sentinels {
+    /// The Sentinels as the stack names them, with their published addresses.
+    pub nodes: Vec<(String, SocketAddr)>,
+    /// The name the Sentinels monitor the master under.
+    pub master_name: String,
+    /// `host:port` as a Sentinel may name a node (container IP or service name) -> its published address.
+    pub addr_map: HashMap<String, SocketAddr>,
+}
+
 pub struct RedisProbe {
     // (Debug is implemented by hand: connections are not Debug.)
-    sentinels: Vec<SocketAddr>,
-    master_name: String,
-    /// `host:port` as Sentinel may name it (container IP or service name) -> published 127.0.0.1 address.
-    addr_map: HashMap<String, SocketAddr>,
+    sentinels: Sentinels,
+    mix: Mix,
     prefix: String,
     timeout: Duration,
     master: RwLock<Option<SocketAddr>>,
@@ -33,45 +48,53 @@ pub struct RedisProbe {
 
 impl std::fmt::Debug for RedisProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisProbe")
-            .field("sentinels", &self.sentinels)
-            .field("master_name", &self.master_name)
-            .finish_non_exhaustive()
+        f.debug_struct("RedisProbe").field("sentinels", &self.sentinels).finish_non_exhaustive()
     }
 }
 
 fn io_failure(e: &std::io::Error) -> Failure {
-    crate::load::classify::io_kind(e.kind())
+    super::classify::io_kind(e.kind())
 }
 
 impl RedisProbe {
-    pub fn new(
-        sentinels: Vec<SocketAddr>,
-        master_name: String,
-        addr_map: HashMap<String, SocketAddr>,
-        prefix: &str,
-        timeout: Duration,
-    ) -> Arc<RedisProbe> {
-        Arc::new(RedisProbe {
+    /// Finds the master through the Sentinels, opens the probe's connections to it, and asks the Sentinels
+    /// again every 500 ms until `stop` is cancelled.
+    pub async fn start(
+        sentinels: Sentinels,
+        settings: &Settings,
+        stop: CancellationToken,
+    ) -> Result<Arc<RedisProbe>, ProbeError> {
+        let timeout = settings.timeout;
+        let probe = Arc::new(RedisProbe {
             sentinels,
-            master_name,
-            addr_map,
-            prefix: prefix.to_string(),
+            mix: Mix::new(settings.read_ratio),
+            prefix: settings.key_prefix.clone(),
             timeout,
             master: RwLock::new(None),
             slots: (0..SLOTS).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
-        })
+        });
+        let master = probe.discover().await.ok_or(ProbeError::NoMaster)?;
+        for slot in &probe.slots {
+            match Conn::connect(master, timeout).await {
+                Ok(c) => *slot.lock().await = Some((master, c)),
+                Err(_) => break,
+            }
+        }
+        probe.spawn_refresh(stop);
+        Ok(probe)
     }
 
     /// Asks the Sentinels in turn who the master is; returns its published address.
-    pub async fn discover(&self) -> Option<SocketAddr> {
-        for s in &self.sentinels {
+    async fn discover(&self) -> Option<SocketAddr> {
+        for (_, s) in &self.sentinels.nodes {
             let Ok(mut c) = Conn::connect(*s, Duration::from_millis(500)).await else { continue };
-            let reply = c.call(&[b"SENTINEL", b"get-master-addr-by-name", self.master_name.as_bytes()]).await;
+            let reply = c
+                .call(&[b"SENTINEL", b"get-master-addr-by-name", self.sentinels.master_name.as_bytes()])
+                .await;
             if let Ok(r) = reply {
-                if let Some(named) = crate::observe::sentinel::master_addr(&r) {
-                    if let Some(a) = self.addr_map.get(&named) {
+                if let Some(named) = master_addr(&r) {
+                    if let Some(a) = self.sentinels.addr_map.get(&named) {
                         *self.master.write().await = Some(*a);
                         return Some(*a);
                     }
@@ -85,7 +108,7 @@ impl RedisProbe {
     }
 
     /// Re-asks the Sentinels every 500 ms until cancelled.
-    pub fn spawn_refresh(self: &Arc<Self>, cancel: CancellationToken) {
+    fn spawn_refresh(self: &Arc<Self>, cancel: CancellationToken) {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -98,7 +121,7 @@ impl RedisProbe {
         });
     }
 
-    pub async fn request(&self, kind: Kind, seq: u32, last_acked: u32) -> Option<Failure> {
+    async fn request(&self, kind: Kind, seq: u32, last_acked: u32) -> Option<Failure> {
         let master = match *self.master.read().await {
             Some(m) => m,
             None => match self.discover().await {
@@ -141,17 +164,10 @@ impl RedisProbe {
         }
     }
 
-    /// Reads back keys `1..=max_seq` from the current master with MGET in batches, retrying until `limit`.
-    pub async fn read_back(&self, max_seq: u32, limit: Duration) -> Verification {
-        super::verify::retry_until(limit, "Redis", || async {
-            let master = self.discover().await.ok_or("no master named by the Sentinels")?;
-            self.read_all(master, max_seq).await
-        })
-        .await
-    }
-
-    async fn read_all(&self, master: SocketAddr, max_seq: u32) -> Result<crate::timeline::SeqSet, String> {
-        let mut c = Conn::connect(master, Duration::from_secs(2)).await.map_err(|e| e.to_string())?;
+    async fn read_all(&self, master: SocketAddr, max_seq: u32) -> Result<SeqSet, ProbeError> {
+        let mut c = Conn::connect(master, Duration::from_secs(2))
+            .await
+            .map_err(|source| ProbeError::Io { what: "connecting to the Redis master", source })?;
         let mut found = Vec::new();
         let mut start = 1u32;
         while start <= max_seq {
@@ -159,7 +175,7 @@ impl RedisProbe {
             let keys: Vec<String> = (start..=end).map(|s| key_for(&self.prefix, s)).collect();
             let mut args: Vec<&[u8]> = vec![b"MGET"];
             args.extend(keys.iter().map(|k| k.as_bytes()));
-            match c.call(&args).await.map_err(|e| e.to_string())? {
+            match c.call(&args).await.map_err(|source| ProbeError::Io { what: "MGET", source })? {
                 Reply::Array(Some(values)) => {
                     for (i, v) in values.iter().enumerate() {
                         if matches!(v, Reply::Bulk(Some(_))) {
@@ -167,10 +183,34 @@ impl RedisProbe {
                         }
                     }
                 }
-                other => return Err(format!("unexpected MGET reply {other:?}")),
+                other => return Err(ProbeError::Answer { what: "MGET", answer: format!("{other:?}") }),
             }
             start = end + 1;
         }
         Ok(found.into())
+    }
+}
+
+impl Probe for RedisProbe {
+    fn next(&self, rng: &mut StdRng) -> Pick {
+        self.mix.draw(rng).into()
+    }
+
+    fn send<'a>(&'a self, _: &'a mut super::http1::Conn, req: Request, timeout: Duration) -> Sending<'a> {
+        bounded(timeout, self.request(req.kind, req.seq, req.last_acked)).boxed()
+    }
+
+    /// Reads back keys `1..=max_seq` from the current master with MGET in batches.
+    fn read_back(&self, max_seq: u32, limit: Duration) -> ReadingBack<'_> {
+        super::verify::retry_until(limit, "Redis", move || async move {
+            let master = self.discover().await.ok_or(ProbeError::NoMaster)?;
+            self.read_all(master, max_seq).await
+        })
+        .boxed()
+    }
+
+    fn describe(&self) -> String {
+        let names: Vec<&str> = self.sentinels.nodes.iter().map(|(n, _)| n.as_str()).collect();
+        format!("the Redis master named by {}", names.join(", "))
     }
 }

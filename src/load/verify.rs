@@ -1,12 +1,13 @@
-//! The read-back after a drill: every key the write probe wrote is looked up in the recovered system through
-//! the service's bulk read (`GET /kv?prefix=P&after=K&limit=N`), retried until a deadline. A read-back that
-//! never succeeds yields [`Verification::Failed`]: RPO unknown, never 0.
+//! The read-back after a drill: retried until a deadline, the probes share [`retry_until`]; and the demo
+//! service's bulk read (`GET /kv?prefix=P&after=K&limit=N`) of every key the key-value probe wrote. A
+//! read-back that never succeeds yields [`Verification::Failed`]: RPO unknown, never 0.
 
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::engine::{http_client, seq_of};
+use super::keys::seq_of;
+use super::ProbeError;
 use crate::timeline::{SeqSet, Verification};
 
 const PAGE: usize = 5000;
@@ -27,7 +28,7 @@ pub async fn read_back(base_url: &str, prefix: &str, limit: Duration) -> Verific
     if let Err(e) = crate::target::HttpUrl::parse(base_url, crate::target::Reach::Loopback) {
         return Verification::Failed(format!("read-back refused: {e}"));
     }
-    let client = http_client(Duration::from_secs(10), 4);
+    let client = crate::http::client(Duration::from_secs(10), 4);
     retry_until(limit, "the service's bulk read", || read_all(&client, base_url, prefix)).await
 }
 
@@ -35,7 +36,7 @@ pub async fn read_back(base_url: &str, prefix: &str, limit: Duration) -> Verific
 pub async fn retry_until<F, Fut>(limit: Duration, what: &str, mut attempt: F) -> Verification
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<SeqSet, String>>,
+    Fut: std::future::Future<Output = Result<SeqSet, ProbeError>>,
 {
     let deadline = Instant::now() + limit;
     loop {
@@ -53,7 +54,7 @@ where
     }
 }
 
-async fn read_all(client: &reqwest::Client, base_url: &str, prefix: &str) -> Result<SeqSet, String> {
+async fn read_all(client: &reqwest::Client, base_url: &str, prefix: &str) -> Result<SeqSet, ProbeError> {
     let mut found = Vec::new();
     let mut after = String::new();
     loop {
@@ -62,12 +63,14 @@ async fn read_all(client: &reqwest::Client, base_url: &str, prefix: &str) -> Res
             .query(&[("prefix", prefix), ("after", after.as_str()), ("limit", &PAGE.to_string())])
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| ProbeError::Http { what: "bulk read", source })?;
         if !resp.status().is_success() {
             let code = resp.status();
-            return Err(format!("bulk read answered {code}: {}", resp.text().await.unwrap_or_default()));
+            let answer = format!("{code}: {}", resp.text().await.unwrap_or_default());
+            return Err(ProbeError::Answer { what: "bulk read", answer });
         }
-        let page: Page = resp.json().await.map_err(|e| format!("bulk read: {e}"))?;
+        let page: Page =
+            resp.json().await.map_err(|source| ProbeError::Http { what: "bulk read", source })?;
         for it in &page.items {
             if let Some(seq) = seq_of(prefix, &it.k) {
                 found.push(seq);

@@ -47,7 +47,7 @@ pub fn kind_of(status: &str) -> StackEventKind {
 
 /// Polls the stats page every `every` until cancelled.
 pub async fn run(addr: SocketAddr, log: Arc<StackLog>, every: Duration, cancel: CancellationToken) {
-    let client = crate::load::engine::http_client(Duration::from_millis(800), 1);
+    let client = crate::http::client(Duration::from_millis(800), 1);
     let url = format!("http://{addr}/stats;csv");
     loop {
         match client.get(&url).send().await {

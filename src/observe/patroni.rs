@@ -32,7 +32,7 @@ pub fn leader(c: &Cluster) -> Option<&str> {
 
 /// Polls the members' REST ports in turn (the first that answers) every `every` until cancelled.
 pub async fn run(members: Vec<SocketAddr>, log: Arc<StackLog>, every: Duration, cancel: CancellationToken) {
-    let client = crate::load::engine::http_client(Duration::from_millis(800), 1);
+    let client = crate::http::client(Duration::from_millis(800), 1);
     loop {
         let mut seen = None;
         for addr in &members {
