@@ -23,7 +23,7 @@ use super::{diskfill, exec, rolling, targets};
 use crate::docker::discover::Container;
 use crate::observe::events::{unix_now_ns, EventLog};
 use crate::scenario::model::{Action, Order, Planned, Roll};
-use crate::timeline::{ActionEvent, Clock, EffectSource, Nanos};
+use crate::timeline::{ActionEvent, Clock, EffectSource, Nanos, Replacement};
 
 /// What one container's part of an action gave.
 struct Part {
@@ -100,6 +100,7 @@ impl DockerInjector {
             verified: false,
             detail: String::new(),
             reverted: None,
+            replaced: Vec::new(),
         };
         if chosen.is_empty() {
             event.detail = choice
@@ -108,7 +109,11 @@ impl DockerInjector {
             return event;
         }
         let parts = match &p.action {
-            Action::Rolling(roll) => self.roll(p, roll, &chosen).await,
+            Action::Rolling(roll) => {
+                let (parts, replaced) = self.roll(p, roll, &chosen).await;
+                event.replaced = replaced;
+                parts
+            }
             Action::Scale { count } => vec![self.scale(&chosen[0].service, *count).await],
             _ => futures_util::future::join_all(chosen.iter().map(|c| self.apply_one(p, c, scheduled))).await,
         };
@@ -257,8 +262,9 @@ impl DockerInjector {
 
     /// Replaces the chosen instances one at a time, `pause` apart, stopping at the first that fails; a
     /// stop-first restart registers a start of the old container in case the drill ends mid-way.
-    async fn roll(&self, p: &Planned, roll: &Roll, chosen: &[Container]) -> Vec<Part> {
+    async fn roll(&self, p: &Planned, roll: &Roll, chosen: &[Container]) -> (Vec<Part>, Vec<Replacement>) {
         let mut parts = Vec::new();
+        let mut replaced = Vec::new();
         for (i, c) in chosen.iter().enumerate() {
             if i > 0 && !roll.pause.is_zero() {
                 tokio::time::sleep(roll.pause).await;
@@ -273,6 +279,14 @@ impl DockerInjector {
             let back =
                 r.back.map(|t| format!("new healthy {:.2}s", at(t))).unwrap_or_else(|| "not healthy".into());
             let failed = r.error.clone();
+            let drill = |t: u128| self.clock.wall_to_nanos(t);
+            replaced.push(Replacement {
+                instance: c.display_name(),
+                began: drill(r.began),
+                ended: drill(r.ended.max(r.began)),
+                out: r.out.map(drill),
+                back: r.back.map(drill),
+            });
             parts.push(Part {
                 effect: r.out.map(|t| (t, EffectSource::DockerEvent)),
                 verified: failed.is_none() && r.back.is_some() && r.out.is_some(),
@@ -285,7 +299,7 @@ impl DockerInjector {
                 break;
             }
         }
-        parts
+        (parts, replaced)
     }
 
     async fn scale(&self, service: &str, count: u32) -> Part {
