@@ -179,4 +179,26 @@ mod tests {
         assert_eq!(row.cells[6], "6 of 21");
         assert_eq!(row.cells[1], "5.000–7.000");
     }
+
+    #[test]
+    fn the_markdown_and_html_show_the_replacements_only_when_there_are_some() {
+        let mut r = crate::report::fixture::report();
+        assert!(!crate::report::markdown::render(&r).contains("Instances replaced"));
+        r.replacements = vec![ReplacementView {
+            action: 0,
+            instance: "app2".into(),
+            began_ms: 5000.0,
+            ended_ms: 7250.0,
+            old_out_ms: Some(7100.0),
+            new_healthy_ms: Some(7000.0),
+            lb_left_ms: None,
+            lb_rejoined_ms: None,
+            requests: 450,
+            failed: 1,
+        }];
+        let md = crate::report::markdown::render(&r);
+        assert!(md.contains("| app2 | 5.000–7.250 | 7.100 | 7.000 | — | — | 1 of 450 |"), "{md}");
+        let html = crate::report::html::render(&r);
+        assert!(html.contains("<h3>Instances replaced</h3>") && html.contains("1 of 450"));
+    }
 }
