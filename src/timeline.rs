@@ -287,6 +287,24 @@ pub struct ActionEvent {
     pub detail: String,
     /// When its revert ran (pause -> unpause, partition -> rules removed, ...), if it has one.
     pub reverted: Option<Nanos>,
+    /// Each instance a rolling restart or update replaced, in order (empty for other actions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<Replacement>,
+}
+
+/// One instance's replacement in a rolling restart or update, in drill time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Replacement {
+    /// The instance (`app1`, `app1#2`).
+    pub instance: String,
+    /// When hadrill began replacing it.
+    pub began: Nanos,
+    /// When the replacement was over (old gone, new healthy), or gave up.
+    pub ended: Nanos,
+    /// When the old instance died.
+    pub out: Option<Nanos>,
+    /// When the serving instance was healthy again.
+    pub back: Option<Nanos>,
 }
 
 /// A Docker event of one of the stack's containers, with the daemon's time.

@@ -248,6 +248,7 @@ mod tests {
             verified,
             detail: "not paused after the call".into(),
             reverted: None,
+            replaced: Vec::new(),
         }
     }
 

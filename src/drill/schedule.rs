@@ -175,6 +175,7 @@ mod tests {
                 verified: true,
                 detail: String::new(),
                 reverted: None,
+                replaced: Vec::new(),
             }
         }
         async fn revert(&self, index: usize) {

@@ -19,11 +19,11 @@ use rand::rngs::StdRng;
 
 use super::ledger::{Ledger, Revert};
 use super::netfault::{self, NetFault};
-use super::{diskfill, exec, targets};
+use super::{diskfill, exec, rolling, targets};
 use crate::docker::discover::Container;
 use crate::observe::events::{unix_now_ns, EventLog};
-use crate::scenario::model::{Action, Planned};
-use crate::timeline::{ActionEvent, Clock, EffectSource, Nanos};
+use crate::scenario::model::{Action, Order, Planned, Roll};
+use crate::timeline::{ActionEvent, Clock, EffectSource, Nanos, Replacement};
 
 /// What one container's part of an action gave.
 struct Part {
@@ -100,6 +100,7 @@ impl DockerInjector {
             verified: false,
             detail: String::new(),
             reverted: None,
+            replaced: Vec::new(),
         };
         if chosen.is_empty() {
             event.detail = choice
@@ -107,8 +108,15 @@ impl DockerInjector {
                 .unwrap_or_else(|| format!("no running container of {}", p.target.services.join(", ")));
             return event;
         }
-        let parts =
-            futures_util::future::join_all(chosen.iter().map(|c| self.apply_one(p, c, scheduled))).await;
+        let parts = match &p.action {
+            Action::Rolling(roll) => {
+                let (parts, replaced) = self.roll(p, roll, &chosen).await;
+                event.replaced = replaced;
+                parts
+            }
+            Action::Scale { count } => vec![self.scale(&chosen[0].service, *count).await],
+            _ => futures_util::future::join_all(chosen.iter().map(|c| self.apply_one(p, c, scheduled))).await,
+        };
         let mut details = Vec::new();
         event.verified = true;
         for (c, part) in chosen.iter().zip(parts) {
@@ -246,6 +254,67 @@ impl DockerInjector {
                     }
                 }
             }
+            Action::Rolling(_) | Action::Scale { .. } => {
+                Part::failed("applied by the schedule as a whole".into())
+            }
+        }
+    }
+
+    /// Replaces the chosen instances one at a time, `pause` apart, stopping at the first that fails; a
+    /// stop-first restart registers a start of the old container in case the drill ends mid-way.
+    async fn roll(&self, p: &Planned, roll: &Roll, chosen: &[Container]) -> (Vec<Part>, Vec<Replacement>) {
+        let mut parts = Vec::new();
+        let mut replaced = Vec::new();
+        for (i, c) in chosen.iter().enumerate() {
+            if i > 0 && !roll.pause.is_zero() {
+                tokio::time::sleep(roll.pause).await;
+            }
+            if roll.order == Order::StopFirst && roll.image.is_none() {
+                self.ledger.register(p.index, Revert::Start { id: c.id.clone(), name: c.display_name() });
+            }
+            let r = rolling::replace(&self.docker, &self.events, &c.id, roll).await;
+            let at = |t: u128| self.clock.wall_to_nanos(t) as f64 / 1e9;
+            let window = format!("replaced {:.2}s..{:.2}s", at(r.began), at(r.ended.max(r.began)));
+            let out = r.out.map(|t| format!("old out {:.2}s", at(t))).unwrap_or_else(|| "old not out".into());
+            let back =
+                r.back.map(|t| format!("new healthy {:.2}s", at(t))).unwrap_or_else(|| "not healthy".into());
+            let failed = r.error.clone();
+            let drill = |t: u128| self.clock.wall_to_nanos(t);
+            replaced.push(Replacement {
+                instance: c.display_name(),
+                began: drill(r.began),
+                ended: drill(r.ended.max(r.began)),
+                out: r.out.map(drill),
+                back: r.back.map(drill),
+            });
+            parts.push(Part {
+                effect: r.out.map(|t| (t, EffectSource::DockerEvent)),
+                verified: failed.is_none() && r.back.is_some() && r.out.is_some(),
+                detail: match &failed {
+                    None => format!("{window}: {out}, {back}"),
+                    Some(e) => format!("{window}: {out}, {back}: {e}"),
+                },
+            });
+            if failed.is_some() {
+                break;
+            }
+        }
+        (parts, replaced)
+    }
+
+    async fn scale(&self, service: &str, count: u32) -> Part {
+        match rolling::scale(&self.docker, &self.events, &self.project, service, count).await {
+            Ok(done) if done.is_empty() => Part {
+                effect: Some((unix_now_ns(), EffectSource::Hadrill)),
+                verified: true,
+                detail: format!("already {count} running"),
+            },
+            Ok(done) => Part {
+                effect: Some((unix_now_ns(), EffectSource::Hadrill)),
+                verified: true,
+                detail: format!("{count} running: {}", done.join(", ")),
+            },
+            Err(e) => Part::failed(e),
         }
     }
 
@@ -400,5 +469,13 @@ fn summarize(p: &Planned, names: &[String]) -> String {
             }
         },
         Action::Exec { command, .. } => format!("exec in {who}: {}", command.join(" ")),
+        Action::Rolling(r) => {
+            let order = if r.order == Order::StartFirst { "start-first" } else { "stop-first" };
+            match &r.image {
+                Some(image) => format!("rolling-update {who} to {image} ({order})"),
+                None => format!("rolling-restart {who} ({order})"),
+            }
+        }
+        Action::Scale { count } => format!("scale {} to {count}", p.target.services.join(", ")),
     }
 }

@@ -174,6 +174,7 @@ mod tests {
             verified: true,
             detail: String::new(),
             reverted: None,
+            replaced: Vec::new(),
         }
     }
 

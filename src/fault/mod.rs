@@ -7,6 +7,7 @@ pub mod helper;
 pub mod inject;
 pub mod ledger;
 pub mod netfault;
+pub mod rolling;
 pub mod targets;
 
 pub use inject::{DockerInjector, Injector};

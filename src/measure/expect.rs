@@ -340,6 +340,7 @@ mod tests {
             verified,
             detail: "iptables: permission denied".into(),
             reverted: None,
+            replaced: Vec::new(),
         };
         let e = Expectations { rto_max: Some(secs(5)), ..Default::default() };
         let all = check(&e, &m(7000, true), &[action(0, true), action(1, false)]);

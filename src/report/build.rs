@@ -111,6 +111,7 @@ pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
         expectations,
         revert_errors: rec.revert_errors.clone(),
         aborted: rec.aborted.clone(),
+        replacements: super::replacements::of(&rec.actions, &rec.stack_events, &rec.outcomes, rec.load_end),
     }
 }
 
@@ -156,6 +157,7 @@ mod tests {
             verified,
             detail: "paused".into(),
             reverted: Some(7 * SECOND + 250_000),
+            replaced: Vec::new(),
         };
         Drill {
             recording: Recording {

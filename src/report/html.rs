@@ -107,6 +107,11 @@ pub fn render(r: &Report) -> String {
     }
     s.push_str("<h2>Faults and steps</h2>");
     table(&mut s, &v.actions);
+    if !r.replacements.is_empty() {
+        s.push_str("<h3>Instances replaced</h3>");
+        let rows: Vec<_> = r.replacements.iter().map(super::replacements::ReplacementRow::of).collect();
+        table(&mut s, &rows);
+    }
     if !v.stack_events.is_empty() {
         s.push_str("<h2>What the stack reported</h2>");
         let _ = write!(s, "<p>Observers: {}.</p>", esc(&v.observers));

@@ -92,6 +92,11 @@ pub fn render(r: &Report) -> String {
     }
     s.push_str("\n## Events\n\n");
     table(&mut s, &v.actions);
+    if !r.replacements.is_empty() {
+        s.push_str("\n### Instances replaced\n\n");
+        let rows: Vec<_> = r.replacements.iter().map(super::replacements::ReplacementRow::of).collect();
+        table(&mut s, &rows);
+    }
     if !v.stack_events.is_empty() {
         let _ = writeln!(s, "\n## What the stack reported\n\nObservers: {}.\n", v.observers);
         table(&mut s, &v.stack_events[..v.stack_events.len().min(STACK_EVENTS_SHOWN)]);

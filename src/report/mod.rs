@@ -8,6 +8,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod replacements;
 pub mod view;
 pub mod write;
 

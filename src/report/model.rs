@@ -35,6 +35,9 @@ pub struct Report {
     /// Reverts that failed (a fault that may still be in place if the stack was kept).
     pub revert_errors: Vec<String>,
     pub aborted: Option<String>,
+    /// Each instance a rolling restart or update replaced: its window, the load balancer's view, its failures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacements: Vec<super::replacements::ReplacementView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -34,10 +34,10 @@ pub(super) struct RawAction {
     at: S<String>,
     action: S<String>,
     target: S<OneOrMany>,
-    pick: Option<S<String>>,
+    pub(super) pick: Option<S<String>>,
     duration: Option<S<String>>,
     signal: Option<S<String>>,
-    timeout: Option<S<String>>,
+    pub(super) timeout: Option<S<String>>,
     network: Option<S<String>>,
     peers: Option<S<Vec<String>>>,
     pub(super) command: Option<S<Vec<String>>>,
@@ -50,6 +50,12 @@ pub(super) struct RawAction {
     size: Option<S<String>>,
     free: Option<S<String>>,
     max_fill: Option<S<String>>,
+    pub(super) order: Option<S<String>>,
+    pub(super) pause: Option<S<String>>,
+    pub(super) ready: Option<S<String>>,
+    pub(super) image: Option<S<String>>,
+    pub(super) healthy_within: Option<S<String>>,
+    pub(super) count: Option<S<i64>>,
     #[serde(rename = "where")]
     pub(super) where_cmd: Option<S<Vec<String>>>,
 }
@@ -92,7 +98,11 @@ pub(super) fn parse_action(
     let verb = a.action.get_ref().as_str();
     let duration = parse_duration(cx, raw, verb, at, total)?;
     reject_foreign_settings(cx, a, verb)?;
-    let action = action_of(cx, raw, verb, &services, spec)?;
+    let action = match verb {
+        "rolling-restart" | "rolling-update" => super::deploy::rolling(cx, raw, verb == "rolling-update")?,
+        "scale" => super::deploy::scale(cx, raw, a.target.span(), &services, &pick)?,
+        _ => action_of(cx, raw, verb, &services, spec)?,
+    };
     let place = line_col(cx.text, a.action.span().start);
     Ok(Planned { index, role, at, action, target: Target { services, pick }, duration, place })
 }
@@ -117,7 +127,7 @@ fn parse_duration(
         return Ok(None);
     };
     let d = cx.dur(ds, "duration")?;
-    if matches!(verb, "restart" | "exec") {
+    if matches!(verb, "restart" | "exec" | "rolling-restart" | "rolling-update" | "scale") {
         return Err(not_a_setting(cx, "duration", verb, ds.span()));
     }
     if d.is_zero() {
@@ -147,9 +157,16 @@ type Setting<'a> = (&'a str, Option<Range<usize>>, &'a [&'a str]);
 /// Refuses a setting that belongs to another action (a `signal` on a pause, a `rate` on a loss).
 fn reject_foreign_settings(cx: &Ctx, a: &RawAction, verb: &str) -> Result<(), ScenarioError> {
     let span_of = |o: &Option<S<String>>| o.as_ref().map(|s| s.span());
-    let settings: [Setting; 14] = [
+    const ROLLING: &[&str] = &["rolling-restart", "rolling-update"];
+    let settings: [Setting; 20] = [
         ("signal", span_of(&a.signal), &["kill"]),
-        ("timeout", span_of(&a.timeout), &["stop", "restart"]),
+        ("timeout", span_of(&a.timeout), &["stop", "restart", "rolling-restart", "rolling-update"]),
+        ("order", span_of(&a.order), ROLLING),
+        ("pause", span_of(&a.pause), ROLLING),
+        ("ready", span_of(&a.ready), ROLLING),
+        ("image", span_of(&a.image), &["rolling-update"]),
+        ("healthy_within", span_of(&a.healthy_within), ROLLING),
+        ("count", a.count.as_ref().map(|c| c.span()), &["scale"]),
         ("network", span_of(&a.network), &["disconnect"]),
         ("peers", a.peers.as_ref().map(|p| p.span()), &["partition", "loss"]),
         ("percent", a.percent.as_ref().map(|p| p.span()), &["loss"]),
@@ -231,7 +248,7 @@ fn action_of(
                 a.action.span(),
                 format!(
                 "unknown action {other:?} (kill, stop, restart, pause, disconnect, partition, loss, delay, \
-                     throttle, fill-disk, exec)"
+                     throttle, fill-disk, exec, rolling-restart, rolling-update, scale)"
             ),
             ))
         }

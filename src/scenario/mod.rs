@@ -2,6 +2,7 @@
 //! the column of the offending value.
 
 mod action;
+mod deploy;
 pub mod error;
 pub mod model;
 pub mod overrides;

@@ -136,6 +136,37 @@ pub enum Action {
         command: Vec<String>,
         user: Option<String>,
     },
+    /// Replace the target instances one at a time (`rolling-restart`, or `rolling-update` onto a new image),
+    /// each healthy again before the next; see [`Roll`].
+    Rolling(Roll),
+    /// Change the number of running instances of one service (new ones are copies of its last one; the
+    /// highest-numbered go first when scaling down).
+    Scale {
+        count: u32,
+    },
+}
+
+/// Whether a rolling replacement stops the old instance before starting the new one, or after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    StopFirst,
+    StartFirst,
+}
+
+/// The settings of a `rolling-restart` or `rolling-update`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Roll {
+    pub order: Order,
+    /// Wait between one instance healthy and the next one's replacement.
+    pub pause: Duration,
+    /// Graceful stop: SIGTERM (the image's stop signal), then SIGKILL after this.
+    pub timeout: Duration,
+    /// `GET /path`: also wait until this answers 200 inside the new instance (on its first exposed port).
+    pub ready: Option<String>,
+    /// The new image (`rolling-update`); `None` restarts on the same one.
+    pub image: Option<String>,
+    /// How long an instance may take to become healthy.
+    pub healthy_within: Duration,
 }
 
 /// How much a `fill-disk` fills.
@@ -161,6 +192,9 @@ impl Action {
             Action::Throttle { .. } => "throttle",
             Action::FillDisk { .. } => "fill-disk",
             Action::Exec { .. } => "exec",
+            Action::Rolling(r) if r.image.is_some() => "rolling-update",
+            Action::Rolling(_) => "rolling-restart",
+            Action::Scale { .. } => "scale",
         }
     }
 }

@@ -1,0 +1,52 @@
+//! End-to-end: deploy drills on web-haproxy-pg. A start-first rolling restart with a graceful stop brings each
+//! new instance up before the old one goes and loses at most a connection reset or two (the demo closes its
+//! keep-alive connections on SIGTERM while HAProxy may still reuse one: README "Deploy drills"); a stop-first
+//! one with SIGKILL leaves each instance down for seconds, and its failures all fall in the replacement windows. Each drill is 30 s of load; run them
+//! with `cargo test --test e2e_deploy`.
+
+mod common;
+
+use hadrill::report::{Report, Verdict};
+
+async fn rolled(name: &str) -> Report {
+    let _serial = common::SERIAL.lock().await;
+    let r = common::drill(&format!("scenarios/{name}.toml")).await;
+    assert!(r.actions.iter().all(|a| a.verified), "every step verified: {:?}", r.actions);
+    let names: Vec<&str> = r.replacements.iter().map(|x| x.instance.as_str()).collect();
+    assert_eq!(names, ["app1", "app2", "app3"], "one at a time, in order");
+    for w in r.replacements.windows(2) {
+        assert!(w[0].ended_ms + 1900.0 < w[1].began_ms, "2 s pause between instances: {w:?}");
+    }
+    assert_eq!(r.measurement.writes.lost, Some(0));
+    r
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_start_first_rolling_restart_keeps_serving() {
+    let r = rolled("app-rolling-restart").await;
+    for x in &r.replacements {
+        let (healthy, out) = (x.new_healthy_ms.unwrap(), x.old_out_ms.unwrap());
+        assert!(healthy < out, "the new instance was healthy before the old one stopped: {x:?}");
+        assert!(x.requests > 200, "the load ran through the window: {x:?}");
+    }
+    let failed = r.measurement.requests.failed;
+    assert!(failed <= 3, "at most a reset per instance, {failed} failed: {:?}", r.replacements);
+    let resets = r.measurement.requests.failures_by_kind.get("connection_reset").copied().unwrap_or(0);
+    assert_eq!(resets, failed, "connection resets only: {:?}", r.measurement.requests.failures_by_kind);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_first_rolling_restart_loses_only_inside_its_windows() {
+    let r = rolled("app-rolling-restart-stop-first").await;
+    assert_eq!(r.verdict, Verdict::Passed, "{}", hadrill::report::markdown::console_verdict(&r));
+    for x in &r.replacements {
+        let (out, healthy) = (x.old_out_ms.unwrap(), x.new_healthy_ms.unwrap());
+        assert!(out + 1000.0 < healthy, "down for a while before it was back: {x:?}");
+    }
+    let in_windows: u64 = r.replacements.iter().map(|x| x.failed).sum();
+    assert_eq!(
+        in_windows, r.measurement.requests.failed,
+        "every failure inside a replacement: {:?}",
+        r.replacements
+    );
+}
