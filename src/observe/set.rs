@@ -27,7 +27,7 @@ pub struct Observers {
 
 impl Observers {
     pub fn start(spec: &ObserveSpec, endpoints: &[Endpoint], clock: Clock) -> Observers {
-        let log = Arc::new(StackLog::new(clock));
+        let log = Arc::new(StackLog::new(clock, EVERY));
         let lags: Arc<Mutex<Vec<LagSample>>> = Arc::default();
         let cancel = CancellationToken::new();
         let mut o =
