@@ -7,5 +7,6 @@ pub mod haproxy;
 pub mod patroni;
 pub mod postgres;
 pub mod sentinel;
+pub mod sentinel_events;
 pub mod set;
 pub mod stack_log;

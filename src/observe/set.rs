@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::postgres::{LagSample, PgNode};
 use super::stack_log::StackLog;
-use super::{haproxy, patroni, postgres, sentinel};
+use super::{haproxy, patroni, postgres, sentinel, sentinel_events};
 use crate::stack::lifecycle::{find_endpoint, Endpoint};
 use crate::stack::resolve::ObserveSpec;
 use crate::timeline::{Clock, StackEvent};
@@ -70,6 +70,12 @@ impl Observers {
         for t in &spec.sentinel {
             if let Some(a) = resolve("sentinel", t) {
                 let name = t.split(':').next().unwrap_or(t).to_string();
+                spawned.push(tokio::spawn(sentinel_events::run(
+                    name.clone(),
+                    a,
+                    o.log.clone(),
+                    o.cancel.clone(),
+                )));
                 spawned.push(tokio::spawn(sentinel::run(
                     name,
                     a,
