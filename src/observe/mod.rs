@@ -4,6 +4,9 @@
 
 pub mod events;
 pub mod haproxy;
+pub mod logs;
+pub mod logtime;
+pub mod nginx;
 pub mod patroni;
 pub mod postgres;
 pub mod sentinel;
