@@ -29,9 +29,14 @@ pub struct BreakdownStep {
     pub resolution_ms: Option<f64>,
 }
 
-/// The first event of `kind` from `from` on, what a component reported itself first: a poll only when no log
+/// How long before `t_fault` a stack event still counts as its consequence: the daemon stamps a `kill` event
+/// after the signal is delivered, by when nginx may already have logged the refused connection (5 ms seen).
+pub const EARLY: Nanos = 20 * crate::timeline::MILLI;
+
+/// The first event of `kind` from `from` (less [`EARLY`]) on, what a component reported itself first: a poll only when no log
 /// line or message says it.
 fn first_stack(events: &[StackEvent], kind: StackEventKind, from: Nanos) -> Option<&StackEvent> {
+    let from = from.saturating_sub(EARLY);
     events.iter().filter(|e| e.kind == kind && e.at >= from).min_by_key(|e| (e.origin == Origin::Poll, e.at))
 }
 
@@ -191,7 +196,9 @@ mod tests {
         let mut logged = ev(6010, StackEventKind::Detection, "DOWN");
         (logged.origin, logged.resolution_us) = (Origin::Log, 1);
         let polled = ev(6000, StackEventKind::Detection, "DOWN");
-        let b = breakdown(&tl, Some(5000 * MILLI), &r, &[polled, logged]);
+        let mut early = ev(4985, StackEventKind::Promotion, "leader pg2");
+        early.origin = Origin::Log;
+        let b = breakdown(&tl, Some(5000 * MILLI), &r, &[polled, logged, early]);
         let det = b.iter().find(|s| s.step == "stack_detection").unwrap();
         assert_eq!(
             (det.at_ms, det.source.as_str(), det.resolution_ms),
@@ -204,7 +211,7 @@ mod tests {
             "one request every 10 ms"
         );
         let promo = b.iter().find(|s| s.step == "promotion_or_reroute").unwrap();
-        assert_eq!((promo.source.as_str(), promo.resolution_ms), ("observers", None));
+        assert_eq!(promo.at_ms, Some(4985.0), "15 ms before the fault's daemon event: its consequence");
     }
 
     #[test]
@@ -225,7 +232,7 @@ mod tests {
             ],
             "unobserved steps go last"
         );
-        assert_eq!(b[4].at_ms, None);
+        assert_eq!((b[4].at_ms, b[4].source.as_str(), b[4].resolution_ms), (None, "observers", None));
         assert_eq!(b[2].since_previous_ms, Some(2000.0), "first success measured from the first error");
         assert!(breakdown(&tl, None, &r, &[]).is_empty());
     }
