@@ -131,25 +131,25 @@ async fn stack_steps_match_the_logs(file: &str) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn redis_master_kill_steps_match_the_sentinel_logs() {
     stack_steps_match_the_logs("scenarios/redis-master-kill.toml").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn app_instance_partition_steps_match_the_haproxy_log() {
     stack_steps_match_the_logs("scenarios/app-instance-partition.toml").await;
 }
 
 /// `cargo test --test e2e_observe pg_primary_failover -- --ignored --nocapture`
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "a 40 s drill; run by hand (see the module doc)"]
 async fn pg_primary_failover_steps_match_the_postgres_log() {
     stack_steps_match_the_logs("scenarios/pg-primary-failover.toml").await;
 }
 
 /// `cargo test --test e2e_observe patroni_leader_kill -- --ignored --nocapture`
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "a Patroni cluster drill; run by hand (see the module doc)"]
 async fn patroni_leader_kill_steps_match_the_patroni_and_haproxy_logs() {
     stack_steps_match_the_logs("scenarios/patroni-leader-kill.toml").await;
