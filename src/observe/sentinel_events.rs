@@ -1,6 +1,8 @@
 //! Redis Sentinel's own events, pushed on its Pub/Sub channels (`+sdown`, `+odown`, `+switch-master`, ...)
-//! the moment it logs them: the canonical API for a failover's steps, timed on arrival over loopback rather
-//! than by a poll. [`super::sentinel`] keeps polling `get-master-addr-by-name` as the cross-check.
+//! as it logs them: the canonical API for a failover's steps, timed on arrival over loopback rather than by a
+//! poll. The same events are read from its log lines too ([`log_line`]): Sentinel sends a `+switch-master`
+//! only after rewriting and syncing its configuration file, which took 226 ms on a busy disk, while the line
+//! is written before. [`super::sentinel`] keeps polling `get-master-addr-by-name` as the cross-check.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::logs::Parsed;
 use super::stack_log::{Reported, StackLog};
 use crate::proto::resp::{Conn, Reply};
 use crate::timeline::{Origin, StackEventKind};
@@ -38,12 +41,25 @@ pub fn event(r: &Reply) -> Option<(String, String, StackEventKind)> {
         return None;
     }
     let (channel, payload) = (v[1].as_text()?, v[2].as_text()?);
-    let kind = match channel.as_str() {
+    let kind = kind_of(&channel, &payload);
+    Some((channel, payload, kind))
+}
+
+fn kind_of(channel: &str, payload: &str) -> StackEventKind {
+    match channel {
         "+sdown" | "+odown" if payload.starts_with("master ") => StackEventKind::Detection,
         "+switch-master" => StackEventKind::Promotion,
         _ => StackEventKind::Info,
-    };
-    Some((channel, payload, kind))
+    }
+}
+
+/// The same events in Sentinel's log (`1:X 25 Nov 2026 20:45:47.338 # +sdown master mymaster ...`), with the
+/// state written as the Pub/Sub message's: `channel payload`. Its time has no zone: the daemon's is used.
+pub fn log_line(text: &str) -> Option<Parsed> {
+    let (at, channel) = CHANNELS.iter().find_map(|c| text.find(&format!(" {c} ")).map(|i| (i + 1, *c)))?;
+    let state = text[at..].trim_end();
+    let payload = state[channel.len()..].trim_start();
+    Some(Parsed::new("", state, kind_of(channel, payload)))
 }
 
 /// Subscribes to one Sentinel's events and records each as it arrives, reconnecting until cancelled.
@@ -105,6 +121,18 @@ mod tests {
             event(&msg("+failover-end", "master mymaster redis-master 6379")).unwrap().2,
             StackEventKind::Info
         );
+    }
+
+    #[test]
+    fn reads_the_same_events_from_log_lines() {
+        let l = "1:X 25 Nov 2026 21:20:01.123 # +switch-master mymaster redis-master 6379 redis-replica 6379";
+        let p = log_line(l).unwrap();
+        assert_eq!(p.state, "+switch-master mymaster redis-master 6379 redis-replica 6379");
+        assert_eq!(p.kind, StackEventKind::Promotion);
+        let sdown =
+            log_line("1:X 25 Nov 2026 21:19:59.001 # +sdown master mymaster redis-master 6379").unwrap();
+        assert_eq!(sdown.kind, StackEventKind::Detection);
+        assert_eq!(log_line("1:X 25 Nov 2026 21:19:59.001 * Sentinel new configuration saved on disk"), None);
     }
 
     #[test]

@@ -134,11 +134,12 @@ impl Observers {
 /// too, and writes both to the same output).
 pub fn log_readers(spec: &ObserveSpec) -> BTreeMap<String, Vec<Reader>> {
     let service = |t: &String| t.split(':').next().unwrap_or(t).to_string();
-    let named: [(&Vec<String>, Reader); 4] = [
+    let named: [(&Vec<String>, Reader); 5] = [
         (&spec.haproxy, Reader { source: "haproxy", parse: haproxy::log_line }),
         (&spec.postgres, Reader { source: "postgres", parse: postgres::log_line }),
         (&spec.patroni, Reader { source: "patroni", parse: patroni::log_line }),
         (&spec.nginx, Reader { source: "nginx", parse: nginx::log_line }),
+        (&spec.sentinel, Reader { source: "sentinel", parse: sentinel_events::log_line }),
     ];
     let mut out: BTreeMap<String, Vec<Reader>> = BTreeMap::new();
     for (targets, reader) in named {
@@ -163,11 +164,12 @@ mod tests {
             postgres: vec!["pg1:5432".into(), "pg2:5432".into()],
             patroni: vec!["pg1:8008".into(), "pg2:8008".into()],
             nginx: vec!["web".into()],
+            sentinel: vec!["sentinel1:26379".into()],
             ..Default::default()
         };
         let r = log_readers(&spec);
         let sources = |s: &str| r[s].iter().map(|r| r.source).collect::<Vec<_>>();
-        assert_eq!(r.keys().collect::<Vec<_>>(), ["lb", "pg1", "pg2", "web"]);
+        assert_eq!(r.keys().collect::<Vec<_>>(), ["lb", "pg1", "pg2", "sentinel1", "web"]);
         assert_eq!(sources("pg1"), ["postgres", "patroni"]);
         assert_eq!(sources("web"), ["nginx"]);
     }
