@@ -366,12 +366,19 @@ impl<const N: usize> From<[u32; N]> for SeqSet {
     }
 }
 
-/// A change the stack itself reported, as seen by an observer polling it (HAProxy marking a server down,
-/// a PostgreSQL node leaving recovery, Patroni naming a new leader, Sentinel switching masters).
+/// A change the stack itself reported (HAProxy marking a server down, a PostgreSQL node leaving recovery,
+/// Patroni naming a new leader, Sentinel switching masters): from the component's own log line or Pub/Sub
+/// message where it has one, else from a poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StackEvent {
-    /// When the observer first saw the new state (its sampling interval bounds the error).
+    /// When it happened: the log line's own timestamp, the message's arrival, or the poll that first saw it.
     pub at: Nanos,
+    /// How the observer learned of it.
+    #[serde(default)]
+    pub origin: Origin,
+    /// How late `at` can be, at most, in microseconds: the polling interval, the timestamp's precision.
+    #[serde(default)]
+    pub resolution_us: u32,
     /// `haproxy`, `nginx`, `postgres`, `patroni`, `sentinel`.
     pub source: String,
     /// What changed: a server, a node, a cluster.
@@ -380,6 +387,29 @@ pub struct StackEvent {
     pub state: String,
     /// What kind of change it is for the RTO breakdown.
     pub kind: StackEventKind,
+}
+
+/// How an observer learned of a stack event, which bounds the error of its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A state polled every interval: at most one interval late.
+    #[default]
+    Poll,
+    /// Pushed by the component as it happened (Redis Sentinel's Pub/Sub): late by the loopback hop.
+    Push,
+    /// The component's own log line, at the timestamp it wrote (or the daemon's, for a line without one).
+    Log,
+}
+
+impl Origin {
+    pub fn label(self) -> &'static str {
+        match self {
+            Origin::Poll => "poll",
+            Origin::Push => "pub/sub",
+            Origin::Log => "log",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

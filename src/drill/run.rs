@@ -256,7 +256,7 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let (rate, duration) = (sc.load.rate, crate::duration::human(sc.duration));
     b.console.phase(format!("load {rate} req/s for {duration} against {target} (seed {})", b.seed));
     let clock = Clock::start();
-    let observers = crate::observe::set::Observers::start(&b.observe, &eps, clock);
+    let observers = crate::observe::set::Observers::start(&b.observe, &eps, clock, &b.docker, &b.containers);
     let injector = Arc::new(b.injector(clock, events.clone()));
     let schedule = Schedule::start(injector, &sc.actions, clock, &token, &b.console);
     let counters = Arc::new(Counters::default());

@@ -1,11 +1,13 @@
 //! The RTO breakdown: fault, first client error, the stack noticing (LB marks a server down, Sentinel or
 //! Patroni loses the master), promotion or re-route, first success, stable recovery; each with the interval
 //! since the step before, in the order they happened. Client-side steps come from the requests, stack-side ones from the observers.
+//! Each step names its source and resolution: a stack step prefers what the component reported itself (its log
+//! line's timestamp, a Pub/Sub message) over a poll of its state.
 
 use serde::{Deserialize, Serialize};
 
 use super::rto::{ms, Rto};
-use crate::timeline::{Nanos, Outcome, StackEvent, StackEventKind};
+use crate::timeline::{Nanos, Origin, Outcome, StackEvent, StackEventKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BreakdownStep {
@@ -17,11 +19,35 @@ pub struct BreakdownStep {
     pub since_previous_ms: Option<f64>,
     /// What marks it: the observer event, or the client-side fact.
     pub evidence: String,
+    /// Where `at_ms` came from: `fault effect`, `requests`, or the observer and how it learned
+    /// (`sentinel pub/sub`, `haproxy log`, `postgres poll`).
+    #[serde(default)]
+    pub source: String,
+    /// How late `at_ms` can be, at most: the gap to the request before, the polling interval, the log
+    /// timestamp's precision; null when it has no bound of its own.
+    #[serde(default)]
+    pub resolution_ms: Option<f64>,
 }
 
+/// How long before `t_fault` a stack event still counts as its consequence: the daemon stamps a `kill` event
+/// after the signal is delivered, by when nginx may already have logged the refused connection (5 ms seen).
+pub const EARLY: Nanos = 20 * crate::timeline::MILLI;
+
+/// The first event of `kind` from `from` (less [`EARLY`]) on, what a component reported itself first: a poll only when no log
+/// line or message says it.
 fn first_stack(events: &[StackEvent], kind: StackEventKind, from: Nanos) -> Option<&StackEvent> {
-    events.iter().filter(|e| e.kind == kind && e.at >= from).min_by_key(|e| e.at)
+    let from = from.saturating_sub(EARLY);
+    events.iter().filter(|e| e.kind == kind && e.at >= from).min_by_key(|e| (e.origin == Origin::Poll, e.at))
 }
+
+/// The gap between a request's intended time and the one before it: when the change it marks happened, at
+/// most.
+fn gap_before(sorted: &[Outcome], o: &Outcome) -> Option<f64> {
+    let i = sorted.partition_point(|x| x.intended() < o.intended());
+    i.checked_sub(1).map(|p| ms(o.intended() - sorted[p].intended()))
+}
+
+type Raw = (&'static str, Option<f64>, String, String, Option<f64>);
 
 /// `sorted` is by intended time. Empty when no fault took effect.
 pub fn breakdown(
@@ -36,26 +62,29 @@ pub fn breakdown(
     let detection = first_stack(events, StackEventKind::Detection, tf);
     let promotion = first_stack(events, StackEventKind::Promotion, tf);
     let describe = |e: &StackEvent| format!("{} {}: {}", e.source, e.subject, e.state);
+    let stack_step = |step: &'static str, e: Option<&StackEvent>| -> Raw {
+        (
+            step,
+            e.map(|e| ms(e.at)),
+            e.map(describe).unwrap_or_else(|| "not observed".into()),
+            e.map(|e| format!("{} {}", e.source, e.origin.label())).unwrap_or_else(|| "observers".into()),
+            e.map(|e| f64::from(e.resolution_us) / 1000.0),
+        )
+    };
     let recovered = rto.t_recovered_ms.filter(|_| first_err.is_some());
-    let raw: Vec<(&str, Option<f64>, String)> = vec![
-        ("fault", Some(ms(tf)), "the fault took effect".into()),
+    let raw: Vec<Raw> = vec![
+        ("fault", Some(ms(tf)), "the fault took effect".into(), "fault effect".into(), None),
         (
             "first_client_error",
             first_err.map(|o| ms(o.intended())),
             first_err
                 .map(|o| o.failure().map(|f| f.label()).unwrap_or_default())
                 .unwrap_or_else(|| "clients saw no error".into()),
+            "requests".into(),
+            first_err.and_then(|o| gap_before(sorted, o)),
         ),
-        (
-            "stack_detection",
-            detection.map(|e| ms(e.at)),
-            detection.map(describe).unwrap_or_else(|| "not observed".into()),
-        ),
-        (
-            "promotion_or_reroute",
-            promotion.map(|e| ms(e.at)),
-            promotion.map(describe).unwrap_or_else(|| "not observed".into()),
-        ),
+        stack_step("stack_detection", detection),
+        stack_step("promotion_or_reroute", promotion),
         (
             "first_success",
             first_ok.map(|o| ms(o.intended())),
@@ -67,11 +96,15 @@ pub fn breakdown(
                     )
                 })
                 .unwrap_or_else(|| "—".into()),
+            "requests".into(),
+            first_ok.and_then(|o| gap_before(sorted, o)),
         ),
         (
             "stable_recovery",
             recovered,
             if recovered.is_some() { "success ratio held for stable_for".into() } else { "—".into() },
+            "requests".into(),
+            None,
         ),
     ];
     // In the order things happened (a load balancer may mark a server down after clients already recovered
@@ -85,7 +118,7 @@ pub fn breakdown(
     });
     let mut prev: Option<f64> = None;
     raw.into_iter()
-        .map(|(step, at, evidence)| {
+        .map(|(step, at, evidence, source, resolution_ms)| {
             let since = match (at, prev) {
                 (Some(a), Some(p)) => Some(a - p),
                 _ => None,
@@ -93,7 +126,14 @@ pub fn breakdown(
             if at.is_some() {
                 prev = at;
             }
-            BreakdownStep { step: step.into(), at_ms: at, since_previous_ms: since, evidence }
+            BreakdownStep {
+                step: step.into(),
+                at_ms: at,
+                since_previous_ms: since,
+                evidence,
+                source,
+                resolution_ms,
+            }
         })
         .collect()
 }
@@ -107,6 +147,8 @@ mod tests {
     fn ev(at_ms: u64, kind: StackEventKind, state: &str) -> StackEvent {
         StackEvent {
             at: at_ms * MILLI,
+            origin: crate::timeline::Origin::Poll,
+            resolution_us: 200_000,
             source: "haproxy".into(),
             subject: "apps/app2".into(),
             state: state.into(),
@@ -148,6 +190,31 @@ mod tests {
     }
 
     #[test]
+    fn a_component_s_own_report_wins_over_a_poll_and_each_step_names_its_source() {
+        let tl = timeline(20_000, 10, |t| (5000..7000).contains(&t));
+        let r = rto(&tl, Some(5000 * MILLI), 20 * SECOND, 1.0, 3 * SECOND);
+        let mut logged = ev(6010, StackEventKind::Detection, "DOWN");
+        (logged.origin, logged.resolution_us) = (Origin::Log, 1);
+        let polled = ev(6000, StackEventKind::Detection, "DOWN");
+        let mut early = ev(4985, StackEventKind::Promotion, "leader pg2");
+        early.origin = Origin::Log;
+        let b = breakdown(&tl, Some(5000 * MILLI), &r, &[polled, logged, early]);
+        let det = b.iter().find(|s| s.step == "stack_detection").unwrap();
+        assert_eq!(
+            (det.at_ms, det.source.as_str(), det.resolution_ms),
+            (Some(6010.0), "haproxy log", Some(0.001))
+        );
+        let err = b.iter().find(|s| s.step == "first_client_error").unwrap();
+        assert_eq!(
+            (err.source.as_str(), err.resolution_ms),
+            ("requests", Some(10.0)),
+            "one request every 10 ms"
+        );
+        let promo = b.iter().find(|s| s.step == "promotion_or_reroute").unwrap();
+        assert_eq!(promo.at_ms, Some(4985.0), "15 ms before the fault's daemon event: its consequence");
+    }
+
+    #[test]
     fn unobserved_steps_are_skipped_in_intervals() {
         let tl = timeline(20_000, 10, |t| (5000..7000).contains(&t));
         let r = rto(&tl, Some(5000 * MILLI), 20 * SECOND, 1.0, 3 * SECOND);
@@ -165,7 +232,7 @@ mod tests {
             ],
             "unobserved steps go last"
         );
-        assert_eq!(b[4].at_ms, None);
+        assert_eq!((b[4].at_ms, b[4].source.as_str(), b[4].resolution_ms), (None, "observers", None));
         assert_eq!(b[2].since_previous_ms, Some(2000.0), "first success measured from the first error");
         assert!(breakdown(&tl, None, &r, &[]).is_empty());
     }

@@ -1,5 +1,7 @@
 //! HAProxy: per-server status from the stats page's CSV (`/stats;csv`): UP, DOWN, and the transitions
-//! between (`UP 1/2` means one failed check of the two that mark it down).
+//! between (`UP 1/2` means one failed check of the two that mark it down); and the same changes from its own
+//! log lines ("Server apps/app2 is DOWN, reason: ..."), at the time HAProxy wrote them (the bundled
+//! configurations log to stdout with `format iso`, microsecond timestamps with their zone).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::logs::Parsed;
 use super::stack_log::StackLog;
 use crate::timeline::StackEventKind;
 
@@ -43,6 +46,27 @@ pub fn kind_of(status: &str) -> StackEventKind {
         "UP" => StackEventKind::Recovery,
         _ => StackEventKind::Info,
     }
+}
+
+/// A server's state change in a log line: `Server apps/app2 is DOWN` (detection), `is going DOWN for
+/// maintenance` (its name stopped resolving: detection), `is UP` (recovery). HAProxy's copy of the message on
+/// stderr (`[WARNING]  (8) : Server ...`) carries no time and is left to the timestamped one.
+pub fn log_line(text: &str) -> Option<Parsed> {
+    if text.starts_with('[') {
+        return None;
+    }
+    let rest = &text[text.find("Server ")? + "Server ".len()..];
+    let (server, what) = rest.split_once(" is ")?;
+    let (state, kind) = if what.starts_with("going DOWN for maintenance") {
+        ("MAINT", StackEventKind::Detection)
+    } else if what.starts_with("DOWN") {
+        ("DOWN", StackEventKind::Detection)
+    } else if what.starts_with("UP") {
+        ("UP", StackEventKind::Recovery)
+    } else {
+        return None;
+    };
+    server.contains('/').then(|| Parsed::new(server, state, kind))
 }
 
 /// Polls the stats page every `every` until cancelled.
@@ -86,5 +110,24 @@ mod tests {
         assert_eq!(kind_of("UP 1/2"), StackEventKind::Info);
         assert_eq!(kind_of("MAINT (resolution)"), StackEventKind::Detection);
         assert_eq!(kind_of("UP"), StackEventKind::Recovery);
+    }
+
+    #[test]
+    fn reads_server_changes_from_log_lines() {
+        let down =
+            "2026-11-25T20:45:47.338358+00:00 Server apps/app1 is DOWN, reason: Layer4 connection problem, \
+                    info: \"Connection refused\", check duration: 0ms. 2 active and 0 backup servers left.";
+        assert_eq!(log_line(down), Some(Parsed::new("apps/app1", "DOWN", StackEventKind::Detection)));
+        let up = "2026-11-25T20:46:02.1+00:00 Server apps/app1 is UP, reason: Layer7 check passed, code: 200";
+        assert_eq!(log_line(up).map(|p| p.kind), Some(StackEventKind::Recovery));
+        let maint =
+            "2026-11-25T20:46:02.1+00:00 Server apps/app2 is going DOWN for maintenance (DNS NX status).";
+        assert_eq!(log_line(maint).map(|p| p.state), Some("MAINT".to_string()));
+        assert_eq!(
+            log_line("[WARNING]  (8) : Server apps/app1 is DOWN, reason: Layer4"),
+            None,
+            "the untimed copy"
+        );
+        assert_eq!(log_line("2026-11-25T20:45:47.1+00:00 backend apps has no server available!"), None);
     }
 }

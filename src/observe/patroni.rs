@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::logs::Parsed;
 use super::stack_log::StackLog;
 use crate::timeline::StackEventKind;
 
@@ -28,6 +29,13 @@ pub struct Member {
 /// The leader's name in a `/cluster` answer.
 pub fn leader(c: &Cluster) -> Option<&str> {
     c.members.iter().find(|m| m.role == "leader" || m.role == "standby_leader").map(|m| m.name.as_str())
+}
+
+/// A member's own word that it became the leader (`promoted self to leader by acquiring session lock`, or
+/// `acquired session lock as a leader`). Patroni writes local time without a zone: the daemon's time is used.
+pub fn log_line(text: &str) -> Option<Parsed> {
+    (text.contains("promoted self to leader") || text.contains("acquired session lock as a leader"))
+        .then(|| Parsed::new("", "became leader", StackEventKind::Promotion))
 }
 
 /// Polls the members' REST ports in turn (the first that answers) every `every` until cancelled.
@@ -76,5 +84,15 @@ mod tests {
         assert_eq!(leader(&c), Some("pg2"));
         let none: Cluster = serde_json::from_str(r#"{"members":[{"name":"pg1","role":"replica"}]}"#).unwrap();
         assert_eq!(leader(&none), None);
+    }
+
+    #[test]
+    fn reads_a_new_leader_from_log_lines() {
+        let l = "2026-11-25 20:45:59,880 INFO: promoted self to leader by acquiring session lock";
+        assert_eq!(log_line(l).map(|p| p.kind), Some(StackEventKind::Promotion));
+        assert_eq!(
+            log_line("2026-11-25 20:45:59,880 INFO: no action. I am (pg2), the leader with the lock"),
+            None
+        );
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 
+use super::logs::Parsed;
 use super::stack_log::StackLog;
 use crate::stack::resolve::PgLogin;
 use crate::timeline::{Clock, Nanos, StackEventKind};
@@ -45,6 +46,27 @@ pub fn config(addr: SocketAddr, login: &PgLogin) -> tokio_postgres::Config {
         .dbname(&login.dbname)
         .connect_timeout(Duration::from_secs(1));
     c
+}
+
+/// A node's own account of a failover in its log (`log_line_prefix` starting with `%m`, milliseconds and
+/// zone): a standby losing its primary (the WAL receiver's connection ends) is the detection; "selected new
+/// timeline ID" is the promotion, the moment it stops replaying and starts its own history; "ready to accept
+/// connections" follows it within milliseconds and is kept as information.
+pub fn log_line(text: &str) -> Option<Parsed> {
+    let (state, kind) = if text.contains("selected new timeline ID") {
+        ("promoted (new timeline)", StackEventKind::Promotion)
+    } else if text.contains("could not receive data from WAL stream")
+        || text.contains("replication terminated by primary server")
+    {
+        ("lost its primary (WAL stream ended)", StackEventKind::Detection)
+    } else if text.contains("received promote request") {
+        ("promote requested", StackEventKind::Info)
+    } else if text.contains("database system is ready to accept connections") {
+        ("ready to accept connections", StackEventKind::Info)
+    } else {
+        return None;
+    };
+    Some(Parsed::new("", state, kind))
 }
 
 /// Polls one node every `every` until cancelled.
@@ -121,4 +143,22 @@ async fn sample(
         Some(if rec { "standby".to_string() } else { "primary".to_string() })
     };
     tokio::time::timeout(Duration::from_secs(1), q).await.ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_failover_from_log_lines() {
+        let promo = "2026-11-25 20:45:52.104 UTC [27] LOG:  selected new timeline ID: 2";
+        assert_eq!(log_line(promo).map(|p| p.kind), Some(StackEventKind::Promotion));
+        let lost =
+            "2026-11-25 20:45:47.002 UTC [31] FATAL:  could not receive data from WAL stream: server closed \
+                    the connection unexpectedly";
+        assert_eq!(log_line(lost).map(|p| p.kind), Some(StackEventKind::Detection));
+        let ready = "2026-11-25 20:45:52.110 UTC [1] LOG:  database system is ready to accept connections";
+        assert_eq!(log_line(ready).map(|p| p.kind), Some(StackEventKind::Info));
+        assert_eq!(log_line("2026-11-25 20:45:52.110 UTC [1] LOG:  checkpoint starting: time"), None);
+    }
 }

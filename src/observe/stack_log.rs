@@ -1,4 +1,5 @@
-//! The shared log observers write to: a state per subject, and an event each time that state changes.
+//! The shared log observers write to: a state per subject, and an event each time that state changes (polls);
+//! and the events components report themselves (log lines, Pub/Sub messages), kept as they come.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::timeline::{Clock, StackEvent, StackEventKind};
+use crate::timeline::{Clock, Nanos, Origin, StackEvent, StackEventKind};
 
 /// Waits one polling interval; false when the observers were stopped meanwhile.
 pub async fn tick(every: Duration, cancel: &CancellationToken) -> bool {
@@ -16,15 +17,32 @@ pub async fn tick(every: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
+/// An event a component reported itself (a log line, a Pub/Sub message).
+#[derive(Debug, Clone, Copy)]
+pub struct Reported<'a> {
+    pub source: &'a str,
+    pub subject: &'a str,
+    pub state: &'a str,
+    pub kind: StackEventKind,
+    pub origin: Origin,
+    pub resolution_us: u32,
+}
+
 pub struct StackLog {
     clock: Clock,
+    /// The pollers' interval: how late a polled state change can be.
+    poll_every: Duration,
     last: Mutex<HashMap<(String, String), String>>,
     events: Mutex<Vec<StackEvent>>,
 }
 
 impl StackLog {
-    pub fn new(clock: Clock) -> StackLog {
-        StackLog { clock, last: Mutex::default(), events: Mutex::default() }
+    pub fn new(clock: Clock, poll_every: Duration) -> StackLog {
+        StackLog { clock, poll_every, last: Mutex::default(), events: Mutex::default() }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Records `state` for `source/subject`; adds an event only when it differs from the last one seen.
@@ -44,6 +62,21 @@ impl StackLog {
             subject: subject.into(),
             state: state.into(),
             kind,
+            origin: Origin::Poll,
+            resolution_us: u32::try_from(self.poll_every.as_micros()).unwrap_or(u32::MAX),
+        });
+    }
+
+    /// Records an event the component reported itself, at its own time `at`.
+    pub fn reported(&self, at: Nanos, what: Reported<'_>) {
+        self.events.lock().expect("stack log lock").push(StackEvent {
+            at,
+            source: what.source.into(),
+            subject: what.subject.into(),
+            state: what.state.into(),
+            kind: what.kind,
+            origin: what.origin,
+            resolution_us: what.resolution_us,
         });
     }
 
@@ -60,7 +93,7 @@ mod tests {
 
     #[test]
     fn records_changes_only_and_the_first_state_as_info() {
-        let log = StackLog::new(Clock::start());
+        let log = StackLog::new(Clock::start(), Duration::from_millis(200));
         log.observe("haproxy", "app1", "UP", StackEventKind::Recovery);
         log.observe("haproxy", "app1", "UP", StackEventKind::Recovery);
         log.observe("haproxy", "app1", "DOWN", StackEventKind::Detection);
@@ -68,6 +101,7 @@ mod tests {
         let ev = log.events();
         assert_eq!(ev.len(), 3);
         assert_eq!(ev[0].kind, StackEventKind::Info);
+        assert_eq!((ev[0].origin, ev[0].resolution_us), (Origin::Poll, 200_000));
         assert_eq!(
             (ev[1].subject.as_str(), ev[1].state.as_str(), ev[1].kind),
             ("app1", "DOWN", StackEventKind::Detection)

@@ -63,6 +63,11 @@ impl Conn {
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no reply in time"))?
     }
+
+    /// Reads the next message pushed on a subscribed connection, however long it takes.
+    pub async fn next_push(&mut self) -> std::io::Result<Reply> {
+        read_reply(&mut self.stream).await
+    }
 }
 
 fn bad(msg: &str) -> std::io::Error {

@@ -102,6 +102,8 @@ pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
                 subject: e.subject.clone(),
                 state: e.state.clone(),
                 kind: e.kind,
+                origin: e.origin,
+                resolution_ms: f64::from(e.resolution_us) / 1000.0,
             })
             .collect(),
         observers: rec.observers.clone(),
@@ -171,6 +173,8 @@ mod tests {
                 }],
                 stack_events: vec![StackEvent {
                     at: 5500 * MILLI,
+                    origin: crate::timeline::Origin::Poll,
+                    resolution_us: 200_000,
                     source: "haproxy".into(),
                     subject: "app2".into(),
                     state: "DOWN".into(),

@@ -11,6 +11,8 @@ pub fn report() -> Report {
     let tl = timeline(20_000, 10, |t| (5000..7000).contains(&t));
     let events = [crate::timeline::StackEvent {
         at: 5500 * MILLI,
+        origin: crate::timeline::Origin::Poll,
+        resolution_us: 200_000,
         source: "haproxy".into(),
         subject: "app2".into(),
         state: "DOWN".into(),
@@ -74,6 +76,8 @@ pub fn report() -> Report {
             subject: "app2".into(),
             state: "DOWN".into(),
             kind: StackEventKind::Detection,
+            origin: crate::timeline::Origin::Poll,
+            resolution_ms: 200.0,
         }],
         observers: vec!["haproxy lb:8404".into()],
         observers_skipped: vec![],

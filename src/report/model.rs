@@ -102,6 +102,12 @@ pub struct StackEventView {
     pub subject: String,
     pub state: String,
     pub kind: crate::timeline::StackEventKind,
+    /// How the observer learned of it: `log` (the component's own timestamp), `push` (Pub/Sub), `poll`.
+    #[serde(default)]
+    pub origin: crate::timeline::Origin,
+    /// How late `at_ms` can be, at most (the polling interval, the timestamp's precision).
+    #[serde(default)]
+    pub resolution_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -113,6 +113,8 @@ mod tests {
     fn event(at: Nanos, subject: &str, state: &str) -> StackEvent {
         StackEvent {
             at,
+            origin: Default::default(),
+            resolution_us: 0,
             source: "haproxy".into(),
             subject: subject.into(),
             state: state.into(),

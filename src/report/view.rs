@@ -121,13 +121,15 @@ pub struct BreakdownRow {
     pub step: String,
     pub at: String,
     pub since_previous: String,
+    /// Where the time came from and how late it can be: `sentinel pub/sub (±1 ms)`.
+    pub source: String,
     pub evidence: String,
 }
 
 impl Row for BreakdownRow {
-    const HEADER: &'static [&'static str] = &["step", "at (s)", "since previous", "evidence"];
+    const HEADER: &'static [&'static str] = &["step", "at (s)", "since previous", "source", "evidence"];
     fn cells(&self) -> Vec<Cell<'_>> {
-        texts(&[&self.step, &self.at, &self.since_previous, &self.evidence])
+        texts(&[&self.step, &self.at, &self.since_previous, &self.source, &self.evidence])
     }
 }
 
@@ -269,6 +271,11 @@ impl View {
                     step: b.step.replace('_', " "),
                     at: seconds(b.at_ms),
                     since_previous: opt_ms(b.since_previous_ms),
+                    source: match b.resolution_ms {
+                        Some(r) if r >= 1.0 => format!("{} (≤ {r:.0} ms)", b.source),
+                        Some(r) => format!("{} (≤ {r:.3} ms)", b.source),
+                        None => b.source.clone(),
+                    },
                     evidence: b.evidence.clone(),
                 })
                 .collect(),
@@ -508,6 +515,8 @@ mod tests {
             subject: "pg1".into(),
             state: "leader".into(),
             kind: StackEventKind::Info,
+            origin: crate::timeline::Origin::Poll,
+            resolution_ms: 200.0,
         };
         r.stack_events.extend([info(0.0), info(9000.0)]);
         let v = View::of(&r);

@@ -43,6 +43,8 @@ pub struct ObserveSpec {
     pub sentinel: Vec<String>,
     /// The Sentinel master name (default `mymaster`).
     pub sentinel_master: Option<String>,
+    /// nginx services whose error log is read (`lb`): it has no state to poll.
+    pub nginx: Vec<String>,
 }
 
 impl ObserveSpec {
@@ -91,6 +93,8 @@ struct RawObserveSpec {
     sentinel: Vec<String>,
     #[serde(default)]
     sentinel_master: Option<String>,
+    #[serde(default)]
+    nginx: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +134,7 @@ impl TryFrom<RawObserveSpec> for ObserveSpec {
             patroni: r.patroni,
             sentinel: r.sentinel,
             sentinel_master: r.sentinel_master,
+            nginx: r.nginx,
         })
     }
 }
