@@ -28,6 +28,9 @@ pub struct Scenario {
     pub expect: crate::measure::expect::Expectations,
     /// What the scenario says about its stack (observers, profiles, env file); see [`Scenario::stack_spec`].
     pub overrides: super::overrides::StackOverrides,
+    /// `orchestrator = "swarm"`: deploy with `docker stack deploy`; `None` takes the stack's `x-hadrill`
+    /// word, else Compose.
+    pub orchestrator: Option<crate::swarm::Orchestrator>,
 }
 
 /// Which client the load drives.
