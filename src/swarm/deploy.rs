@@ -1,8 +1,9 @@
-//! A stack on Docker Swarm for one run: `docker stack deploy` of the user's file plus hadrill's labels (see
+//! A stack on Docker Swarm for one run: `docker stack deploy` of the user's file with hadrill's labels (see
 //! [`super::overlay`]) as `hadrill-<stack>-<6 hex>`, readiness as "every service converged and every task's
 //! container healthy" with a timeout that names the service and shows its tasks' errors, and removal (`docker
 //! stack rm`, then a label sweep for the networks and volumes Swarm leaves behind).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ pub struct SwarmStack {
     pub spec: StackSpec,
     /// The stack name: `hadrill-<stack>-<6 hex>`, prefixed to every service (`<project>_<service>`).
     pub project: String,
+    /// The file deployed: the user's with hadrill's labels.
     override_file: PathBuf,
     reaper: Reaper,
 }
@@ -39,7 +41,7 @@ impl SwarmStack {
             .map_err(|message| Error::ComposeFile { path: spec.compose_file.clone(), message })?;
         let dir = crate::paths::scratch_dir().join(&project);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let override_file = dir.join("hadrill.swarm.yml");
+        let override_file = dir.join("hadrill.stack.yml");
         std::fs::write(&override_file, rendered).map_err(|e| Error::io(&override_file, e))?;
         Ok(SwarmStack { spec, project, override_file, reaper: Reaper::default() })
     }
@@ -49,12 +51,16 @@ impl SwarmStack {
         "docker stack deploy (swarm)".into()
     }
 
-    async fn cli(&self, args: &[&str]) -> Result<String> {
+    /// `docker ARGS` in the compose file's folder, `stdin` (a file) as its input.
+    async fn cli(&self, args: &[&str], stdin: Option<&std::path::Path>) -> Result<String> {
         let command = format!("docker {}", args.join(" "));
         let mut cmd = tokio::process::Command::new("docker");
         cmd.args(args).kill_on_drop(true);
         if let Some(dir) = self.spec.compose_file.parent() {
             cmd.current_dir(dir);
+        }
+        if let Some(path) = stdin {
+            cmd.stdin(std::fs::File::open(path).map_err(|e| Error::io(path, e))?);
         }
         let out = tokio::time::timeout(CLI_LIMIT, cmd.output())
             .await
@@ -77,11 +83,8 @@ impl SwarmStack {
                 "warning: no reaper, so a killed hadrill would leave the stack to `hadrill clean`: {e}"
             );
         }
-        let file = self.spec.compose_file.display().to_string();
-        let labels = self.override_file.display().to_string();
-        let deploy =
-            ["stack", "deploy", "--resolve-image", "never", "-c", &file, "-c", &labels, &self.project];
-        let outcome = match self.cli(&deploy).await {
+        let deploy = ["stack", "deploy", "--resolve-image", "never", "-c", "-", &self.project];
+        let outcome = match self.cli(&deploy, Some(&self.override_file)).await {
             Ok(_) => self.wait_converged(docker, timeout).await,
             Err(e) => Err(e),
         };
@@ -132,7 +135,7 @@ impl SwarmStack {
 
     /// `docker stack rm`, the task containers gone, then a label sweep of what is left (networks, volumes).
     pub async fn down(&self, docker: &Docker) -> Result<Removed> {
-        if let Err(e) = self.cli(&["stack", "rm", &self.project]).await {
+        if let Err(e) = self.cli(&["stack", "rm", &self.project], None).await {
             tracing::warn!("docker stack rm failed, removing by label instead: {e}");
         }
         self.reaper.release(docker).await;
@@ -147,14 +150,22 @@ impl SwarmStack {
     }
 }
 
-/// The running task containers of stack `project` (Swarm keeps the stopped ones of earlier tasks around).
+/// The running task containers of stack `project` (Swarm keeps the stopped ones of earlier tasks around), with
+/// their slot as number and their `mode: host` ports (which the task knows, not the container).
 pub async fn running_containers(docker: &Docker, project: &str) -> Result<Vec<Container>> {
     let all = discover::project_containers(docker, project).await?;
+    let services = tasks::services(docker, project).await?;
+    let ports: HashMap<&str, &[(String, u16)]> = services
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .filter_map(|t| Some((t.container.as_deref()?, t.ports.as_slice())))
+        .collect();
     let mut running: Vec<Container> = all
         .into_iter()
         .filter(|c| c.state == "running")
         .map(|mut c| {
             c.number = slot_of(&c.name).unwrap_or(c.number);
+            c.ports.extend(ports.get(c.id.as_str()).copied().unwrap_or_default().iter().cloned());
             c
         })
         .collect();

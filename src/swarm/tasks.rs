@@ -35,6 +35,8 @@ pub struct TaskInfo {
     /// The task's status message and error, as Swarm gave them.
     pub message: String,
     pub err: String,
+    /// Ports published in `mode: host` on the task's node: `"8080/tcp"` to the host port.
+    pub ports: Vec<(String, u16)>,
 }
 
 impl TaskInfo {
@@ -50,6 +52,17 @@ impl TaskInfo {
             exit_code: cs.and_then(|c| c.exit_code),
             message: status.and_then(|s| s.message.clone()).unwrap_or_default(),
             err: status.and_then(|s| s.err.clone()).unwrap_or_default(),
+            ports: status
+                .and_then(|s| s.port_status.as_ref())
+                .and_then(|p| p.ports.as_ref())
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    let proto = p.protocol.map(|x| x.to_string()).unwrap_or_else(|| "tcp".into());
+                    let host = u16::try_from(p.published_port?).ok()?;
+                    Some((format!("{}/{proto}", p.target_port?), host))
+                })
+                .collect(),
         }
     }
 
@@ -130,6 +143,7 @@ mod tests {
             exit_code: None,
             message: String::new(),
             err: err.into(),
+            ports: Vec::new(),
         }
     }
 

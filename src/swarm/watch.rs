@@ -184,6 +184,7 @@ mod tests {
             exit_code: (state == "failed").then_some(137),
             message: String::new(),
             err: String::new(),
+            ports: Vec::new(),
         }
     }
 

@@ -37,6 +37,11 @@ pub fn swarm_state() -> String {
     docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]).1.trim().to_owned()
 }
 
+/// This daemon's node id in its swarm (`docker node update` does not take `self`).
+fn node_id() -> String {
+    docker(&["info", "--format", "{{.Swarm.NodeID}}"]).1.trim().to_owned()
+}
+
 impl SwarmGuard {
     /// A swarm to deploy on; panics when none can be had.
     pub fn ensure() -> SwarmGuard {
@@ -58,7 +63,7 @@ impl SwarmGuard {
         if have.contains(&format!("\"{key}\":\"true\"")) {
             return;
         }
-        let (ok, out) = docker(&["node", "update", "--label-add", &format!("{key}=true"), "self"]);
+        let (ok, out) = docker(&["node", "update", "--label-add", &format!("{key}=true"), &node_id()]);
         assert!(ok, "docker node update --label-add {key}: {out}");
         self.labels_added.push(key.to_owned());
     }
@@ -68,7 +73,7 @@ impl Drop for SwarmGuard {
     fn drop(&mut self) {
         if !self.created {
             for key in &self.labels_added {
-                let _ = docker(&["node", "update", "--label-rm", key, "self"]);
+                let _ = docker(&["node", "update", "--label-rm", key, &node_id()]);
             }
             return;
         }
@@ -88,9 +93,10 @@ impl Drop for SwarmGuard {
                 std::thread::sleep(std::time::Duration::from_millis(250));
             }
         }
-        let after = network_names();
-        if after != self.networks_before {
-            eprintln!("warning: networks before the swarm {:?}, after {after:?}", self.networks_before);
+        for net in ["docker_gwbridge", "ingress"] {
+            if network_names().iter().any(|n| n == net) && !self.networks_before.iter().any(|n| n == net) {
+                eprintln!("warning: network {net} created by the swarm is still there");
+            }
         }
     }
 }
