@@ -45,3 +45,51 @@ async fn a_killed_task_is_replaced_by_swarm_and_measured() {
     };
     assert_eq!(swarmish(&network_names()), swarmish(&before), "the swarm's networks are as they were");
 }
+
+/// A rolling update of `app` under load (`docker service update --force`, the stack file's `update_config`:
+/// one task at a time, start-first), triggered from outside 8 s into the load; prints the dropped requests.
+/// Long (about 2 minutes): `cargo test --test e2e_swarm rolling -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn rolling_update_under_load() {
+    let _serial = common::SERIAL.lock().await;
+    let mut swarm = SwarmGuard::ensure();
+    swarm.label_node("hadrill.pg-primary");
+    swarm.label_node("hadrill.pg-replica");
+    let roller = std::thread::spawn(|| {
+        let ls = || {
+            let o = std::process::Command::new("docker")
+                .args(["service", "ls", "--format", "{{.Name}} {{.Replicas}}"])
+                .output()
+                .expect("docker service ls");
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let app = loop {
+            let out = ls();
+            let ready = out.lines().find(|l| l.contains("swarm-web-pg") && l.ends_with("_app 3/3"));
+            let all_up = out.lines().filter(|l| l.contains("swarm-web-pg")).all(|l| {
+                let r = l.rsplit(' ').next().unwrap_or("");
+                r.split_once('/').is_some_and(|(a, b)| a == b)
+            });
+            if let (Some(l), true) = (ready, all_up) {
+                break l.split(' ').next().unwrap_or_default().to_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        let started = std::time::Instant::now();
+        let st = std::process::Command::new("docker")
+            .args(["service", "update", "--force", "--quiet", &app])
+            .status()
+            .expect("docker service update");
+        (st.success(), started.elapsed())
+    });
+    let report = common::drill("tests/scenarios/swarm-steady.toml").await;
+    let (ok, took) = roller.join().expect("roller");
+    let m = &report.measurement;
+    eprintln!(
+        "figures: rolling update ok={ok} in {took:?}; requests {} failed {} ({:?}); outages {:?}",
+        m.requests.total, m.requests.failed, m.requests.failures_by_kind, m.outages
+    );
+    assert!(ok, "the rolling update went through");
+}

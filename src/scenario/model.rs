@@ -134,6 +134,8 @@ pub enum Action {
         amount: Amount,
         max_fill: u64,
     },
+    /// Swarm: set the node running the target task to `drain` for the duration, then back to `active`.
+    Drain,
     /// Run a command (operator steps such as promoting a replica, or faults of one's own).
     Exec {
         command: Vec<String>,
@@ -163,6 +165,7 @@ impl Action {
             Action::Delay { .. } => "delay",
             Action::Throttle { .. } => "throttle",
             Action::FillDisk { .. } => "fill-disk",
+            Action::Drain => "drain",
             Action::Exec { .. } => "exec",
         }
     }
