@@ -143,11 +143,6 @@ impl SwarmStack {
         let _ = std::fs::remove_dir_all(crate::paths::scratch_dir().join(&self.project));
         Ok(swept)
     }
-
-    /// The stack's running task containers.
-    pub async fn containers(&self, docker: &Docker) -> Result<Vec<Container>> {
-        running_containers(docker, &self.project).await
-    }
 }
 
 /// The running task containers of stack `project` (Swarm keeps the stopped ones of earlier tasks around), with

@@ -40,3 +40,36 @@ impl std::str::FromStr for Orchestrator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::Orchestrator;
+    use crate::scenario::model::Action;
+
+    const HEAD: &str = "name = \"x\"\nstack = \"swarm-web-pg\"\nduration = \"30s\"\n";
+
+    #[test]
+    fn a_scenario_picks_swarm_and_a_bad_word_is_placed_in_the_file() {
+        let ok = format!("{HEAD}orchestrator = \"swarm\"\n");
+        let sc = crate::scenario::parse(Path::new("scenarios/t.toml"), &ok).unwrap();
+        assert_eq!(sc.orchestrator, Some(Orchestrator::Swarm));
+        let none = crate::scenario::parse(Path::new("scenarios/t.toml"), HEAD).unwrap();
+        assert_eq!(none.orchestrator, None, "the stack's x-hadrill decides then");
+        assert_eq!(none.stack_spec().unwrap().meta.orchestrator, Some(Orchestrator::Swarm));
+        let bad = format!("{HEAD}orchestrator = \"kubernetes\"\n");
+        let e = crate::scenario::parse(Path::new("scenarios/t.toml"), &bad).unwrap_err().to_string();
+        assert!(e.contains("scenarios/t.toml:4:") && e.contains("\"kubernetes\""), "{e}");
+    }
+
+    #[test]
+    fn a_drain_needs_a_duration() {
+        let fault = "[[fault]]\nat = \"5s\"\naction = \"drain\"\ntarget = \"app\"\n";
+        let e = crate::scenario::parse(Path::new("t.toml"), &format!("{HEAD}{fault}")).unwrap_err();
+        assert!(e.to_string().contains("duration"), "{e}");
+        let with = format!("{HEAD}{fault}duration = \"5s\"\n");
+        let sc = crate::scenario::parse(Path::new("t.toml"), &with).unwrap();
+        assert_eq!(sc.actions[0].action, Action::Drain);
+    }
+}

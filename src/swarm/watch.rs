@@ -43,47 +43,26 @@ pub fn changes(
     for s in now {
         for t in &s.tasks {
             let who = subject(&s.name, t.slot);
-            let is_healthy = healthy.contains(&t.id);
-            let Some(prev) = seen.get_mut(&t.id) else {
-                if t.is_running() {
-                    out.push((
-                        who.clone(),
-                        format!("new task running ({})", short(&t.id)),
-                        StackEventKind::Promotion,
-                    ));
-                    if is_healthy {
-                        out.push((who, "healthy".into(), StackEventKind::Recovery));
-                    }
+            let prev = seen.entry(t.id.clone()).or_insert_with(|| Seen {
+                state: "new".into(),
+                original: false,
+                healthy: false,
+            });
+            if prev.state != t.state {
+                if prev.state == "running" && !t.is_running() {
+                    let exit =
+                        t.exit_code.filter(|c| *c != 0).map(|c| format!(" (exit {c})")).unwrap_or_default();
+                    out.push((who.clone(), format!("task {}{exit}", t.state), StackEventKind::Detection));
+                } else if t.is_running() && !prev.original {
+                    let state = format!("new task running ({})", short(&t.id));
+                    out.push((who.clone(), state, StackEventKind::Promotion));
                 }
-                seen.insert(
-                    t.id.clone(),
-                    Seen { state: t.state.clone(), original: false, healthy: is_healthy },
-                );
-                continue;
-            };
-            if prev.state == t.state {
-                if !prev.original && t.is_running() && is_healthy && !prev.healthy {
-                    out.push((who, "healthy".into(), StackEventKind::Recovery));
-                    prev.healthy = true;
-                }
-                continue;
+                prev.state = t.state.clone();
             }
-            if prev.state == "running" && !t.is_running() {
-                let exit =
-                    t.exit_code.filter(|c| *c != 0).map(|c| format!(" (exit {c})")).unwrap_or_default();
-                out.push((who.clone(), format!("task {}{exit}", t.state), StackEventKind::Detection));
-            } else if t.is_running() && !prev.original {
-                out.push((
-                    who.clone(),
-                    format!("new task running ({})", short(&t.id)),
-                    StackEventKind::Promotion,
-                ));
-                if is_healthy {
-                    out.push((who, "healthy".into(), StackEventKind::Recovery));
-                    prev.healthy = true;
-                }
+            if !prev.original && t.is_running() && healthy.contains(&t.id) && !prev.healthy {
+                out.push((who, "healthy".into(), StackEventKind::Recovery));
+                prev.healthy = true;
             }
-            prev.state = t.state.clone();
         }
     }
     out
