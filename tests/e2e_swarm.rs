@@ -93,3 +93,40 @@ async fn rolling_update_under_load() {
     );
     assert!(ok, "the rolling update went through");
 }
+
+/// What a killed hadrill leaves on a swarm (a deployed stack, never removed): `hadrill clean --dry-run` lists
+/// its services, and the label sweep the reaper and `hadrill clean` run removes services, task containers and
+/// networks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_left_swarm_stack_is_listed_and_swept_by_label() {
+    use hadrill::cleanup::{self, Scope};
+    let _serial = common::SERIAL.lock().await;
+    let _swarm = SwarmGuard::ensure();
+    let docker = hadrill::docker::connect::connect().await.expect("docker");
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/swarm-one/docker-compose.yml");
+    let spec = hadrill::stack::resolve::load(&file).expect("stack file");
+    let stack = hadrill::swarm::SwarmStack::prepare(spec).expect("prepare");
+    let guard = common::Guard { project: stack.project.clone() };
+    let containers = stack.up(&docker, std::time::Duration::from_secs(90)).await.expect("converged");
+    assert_eq!(containers.len(), 2, "{containers:?}");
+    assert_eq!(containers.iter().map(|c| c.number).collect::<Vec<_>>(), [1, 2], "numbered by slot");
+    let out = std::process::Command::new(common::hadrill_bin())
+        .args(["clean", "--dry-run", "--all"])
+        .output()
+        .expect("hadrill clean --dry-run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("service {}_idle", stack.project)), "{text}");
+    let removed = cleanup::sweep(&docker, &Scope::Project(stack.project.clone())).await.expect("sweep");
+    assert_eq!(removed.services, 1, "{removed}");
+    // The manager removes a swarm network at once; this node's copy goes a moment later.
+    let mut left = Vec::new();
+    for _ in 0..40 {
+        left = cleanup::list(&docker, &Scope::Project(stack.project.clone())).await.expect("list");
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
+    drop(guard);
+}
