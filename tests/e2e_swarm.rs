@@ -130,3 +130,26 @@ async fn a_left_swarm_stack_is_listed_and_swept_by_label() {
     assert!(left.is_empty(), "{left:?}");
     drop(guard);
 }
+
+/// `swarm-node-drain` on a one-node swarm: every task is shut down with nowhere to go, and comes back once the
+/// node is active again; no acknowledged write is lost. Long (about 100 s): `cargo test --test e2e_swarm
+/// drain -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn draining_the_only_node_is_a_full_outage_then_a_cold_start() {
+    let _serial = common::SERIAL.lock().await;
+    let mut swarm = SwarmGuard::ensure();
+    swarm.label_node("hadrill.pg-primary");
+    swarm.label_node("hadrill.pg-replica");
+    let report = common::drill("scenarios/swarm-node-drain.toml").await;
+    let m = &report.measurement;
+    eprintln!(
+        "figures: RTO {:?} ms, outages {:?}, lost {:?}",
+        m.rto.rto_ms, m.outages.windows, m.writes.lost
+    );
+    assert!(report.actions[0].verified && report.actions[0].reverted_ms.is_some(), "{:?}", report.actions);
+    let shut =
+        report.stack_events.iter().filter(|e| e.source == "swarm" && e.kind == StackEventKind::Detection);
+    assert!(shut.count() >= 4, "every service's task was shut down");
+    assert_eq!(m.writes.lost, Some(0));
+}
