@@ -25,6 +25,8 @@ pub const PROJECT_PREFIX: &str = "hadrill-";
 /// What a sweep removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Removed {
+    /// Swarm services (of stacks deployed with `orchestrator = "swarm"`).
+    pub services: usize,
     pub containers: usize,
     pub networks: usize,
     pub volumes: usize,
@@ -32,7 +34,7 @@ pub struct Removed {
 
 impl Removed {
     pub fn total(&self) -> usize {
-        self.containers + self.networks + self.volumes
+        self.services + self.containers + self.networks + self.volumes
     }
 }
 
@@ -40,6 +42,7 @@ impl std::ops::Add for Removed {
     type Output = Removed;
     fn add(self, o: Removed) -> Removed {
         Removed {
+            services: self.services + o.services,
             containers: self.containers + o.containers,
             networks: self.networks + o.networks,
             volumes: self.volumes + o.volumes,
@@ -49,6 +52,9 @@ impl std::ops::Add for Removed {
 
 impl std::fmt::Display for Removed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.services > 0 {
+            write!(f, "{} swarm services, ", self.services)?;
+        }
         write!(f, "{} containers, {} networks, {} volumes", self.containers, self.networks, self.volumes)
     }
 }
@@ -68,16 +74,17 @@ pub enum Scope {
 
 /// The project an object belongs to, from its labels.
 fn owner(l: &HashMap<String, String>) -> Option<&str> {
-    [labels::COMPOSE_PROJECT, labels::HELPER_FOR, labels::REAPER_FOR]
+    [labels::COMPOSE_PROJECT, crate::swarm::STACK_NAMESPACE, labels::HELPER_FOR, labels::REAPER_FOR]
         .into_iter()
         .find_map(|k| l.get(k))
         .map(String::as_str)
 }
 
 impl Scope {
-    fn wants(&self, obj_labels: Option<&HashMap<String, String>>) -> bool {
+    pub(crate) fn wants(&self, obj_labels: Option<&HashMap<String, String>>) -> bool {
         let Some(l) = obj_labels else { return false };
-        let project = l.get(labels::COMPOSE_PROJECT).map(String::as_str);
+        let project =
+            l.get(labels::COMPOSE_PROJECT).or(l.get(crate::swarm::STACK_NAMESPACE)).map(String::as_str);
         let helper = l.get(labels::HELPER_FOR).map(String::as_str);
         let reaper = l.get(labels::REAPER_FOR).map(String::as_str);
         let ours = || {
@@ -117,6 +124,7 @@ pub async fn sweep(docker: &Docker, scope: &Scope) -> Result<Removed> {
             first_err.get_or_insert(Error::docker(what, e));
         }
     };
+    removed.services = crate::swarm::clean::remove_services(docker, |l| scope.wants(l)).await;
     let opts = ListContainersOptionsBuilder::default().all(true).build();
     let containers =
         docker.list_containers(Some(opts)).await.map_err(|e| Error::docker("list containers", e))?;
@@ -136,7 +144,16 @@ pub async fn sweep(docker: &Docker, scope: &Scope) -> Result<Removed> {
         .map_err(|e| Error::docker("list networks", e))?;
     for n in networks.into_iter().filter(|n| scope.wants(n.labels.as_ref())) {
         let Some(name) = n.name else { continue };
-        note(docker.remove_network(&name).await, format!("remove network {name}"), &mut removed.networks);
+        let mut r = docker.remove_network(&name).await;
+        // A swarm network stays in use for a moment after its services are gone.
+        for _ in 0..20 {
+            if removed.services == 0 || r.as_ref().err().is_none_or(not_found) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            r = docker.remove_network(&name).await;
+        }
+        note(r, format!("remove network {name}"), &mut removed.networks);
     }
     let volumes = docker
         .list_volumes(None::<ListVolumesOptions>)
@@ -184,6 +201,11 @@ pub async fn list(docker: &Docker, scope: &Scope) -> Result<Vec<Leftover>> {
         .map_err(|e| Error::docker("list volumes", e))?;
     let mut out = Vec::new();
     let owned = |l: Option<&HashMap<String, String>>| l.and_then(owner).unwrap_or("").to_string();
+    for (name, l) in crate::swarm::clean::services(docker).await {
+        if scope.wants(Some(&l)) {
+            out.push(Leftover { kind: "service", name, owner: owned(Some(&l)) });
+        }
+    }
     for c in containers.into_iter().filter(|c| scope.wants(c.labels.as_ref())) {
         let owner = owned(c.labels.as_ref());
         let name = c.names.and_then(|n| n.into_iter().next()).map(|n| n.trim_start_matches('/').to_owned());
@@ -211,7 +233,12 @@ pub async fn count(docker: &Docker, scope: &Scope) -> Result<Removed> {
 /// Counts a listing by kind.
 pub fn tally(objects: &[Leftover]) -> Removed {
     let n = |k: &str| objects.iter().filter(|o| o.kind == k).count();
-    Removed { containers: n("container"), networks: n("network"), volumes: n("volume") }
+    Removed {
+        services: n("service"),
+        containers: n("container"),
+        networks: n("network"),
+        volumes: n("volume"),
+    }
 }
 
 /// What `hadrill clean` learnt of a project's reaper.

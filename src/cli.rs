@@ -76,6 +76,9 @@ pub enum Command {
         /// Leave the stack running afterwards (faults are still reverted).
         #[arg(long)]
         keep: bool,
+        /// Deploy with `docker stack deploy` on the daemon's swarm (as `orchestrator = "swarm"` does).
+        #[arg(long)]
+        swarm: bool,
         /// Seed for random choices (overrides the scenario's).
         #[arg(long)]
         seed: Option<u64>,
@@ -195,10 +198,16 @@ async fn dispatch(command: Command) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(exit_codes::OK)
         }
-        Command::Run { scenario, keep, seed, reports, up_timeout, quiet, raw, env_file, base } => {
+        Command::Run { scenario, keep, swarm, seed, reports, up_timeout, quiet, raw, env_file, base } => {
             let console = Console::start(!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
-            let opts =
-                RunOptions { keep, base_image: base.base, up_timeout, seed, console: console.reporter() };
+            let opts = RunOptions {
+                keep,
+                base_image: base.base,
+                up_timeout,
+                seed,
+                console: console.reporter(),
+                swarm,
+            };
             run_drill(&scenario, &opts, &reports, raw, env_file, console).await
         }
         Command::List => {

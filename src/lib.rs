@@ -40,6 +40,7 @@ pub mod report;
 pub mod scenario;
 pub mod secrets;
 pub mod stack;
+pub mod swarm;
 pub mod target;
 pub mod timeline;
 pub mod units;

@@ -36,8 +36,9 @@ use crate::observe::events::EventLog;
 use crate::scenario::model as scenario;
 use crate::scenario::Scenario;
 use crate::stack::compose::ComposeCli;
+use crate::stack::deployment::Deployment;
 use crate::stack::lifecycle::{endpoints_of, find_endpoint, Endpoint};
-use crate::stack::{RunningStack, UpOptions};
+use crate::stack::UpOptions;
 use crate::timeline::{Clock, Verification};
 
 /// How long hadrill waits for the cleanup (reverts and teardown) after the first Ctrl-C, before it stops waiting
@@ -55,6 +56,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Where the drill's live lines go (silent by default).
     pub console: Reporter,
+    /// Deploy on the daemon's swarm (`--swarm`), whatever the scenario says.
+    pub swarm: bool,
 }
 
 impl Default for RunOptions {
@@ -65,6 +68,7 @@ impl Default for RunOptions {
             up_timeout: Duration::from_secs(180),
             seed: None,
             console: Reporter::silent(),
+            swarm: false,
         }
     }
 }
@@ -93,10 +97,19 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
     console.phase(format!("images for {}", spec.name));
     until_cancelled(&interrupts.cancel, build::ensure(&docker, &spec, &opts.base_image, false, console))
         .await?;
-    let running = RunningStack::prepare(spec, compose)?;
+    let orchestrator = match opts.swarm {
+        true => crate::swarm::Orchestrator::Swarm,
+        false => scenario.orchestrator.or(spec.meta.orchestrator).unwrap_or_default(),
+    };
+    let running = Deployment::prepare(spec, compose, orchestrator)?;
     let ledger = Arc::new(Ledger::new(docker.clone()));
     let flow = async {
-        console.phase(format!("bringing up {} as {}", running.spec.name, running.project));
+        console.phase(format!(
+            "bringing up {} as {} ({})",
+            running.spec().name,
+            running.project(),
+            running.engine()
+        ));
         let up_opts = UpOptions { timeout: opts.up_timeout };
         let up = running.up(&docker, &up_opts);
         let (drilled, keep) = match until_cancelled(&interrupts.cancel, up).await {
@@ -144,25 +157,22 @@ async fn deadline(interrupts: &Interrupts) {
     }
 }
 
-fn left_behind(ledger: &Ledger, running: &RunningStack, keep: bool) -> Vec<String> {
+fn left_behind(ledger: &Ledger, running: &Deployment, keep: bool) -> Vec<String> {
     let mut left = ledger.may_be_left();
     if !keep {
-        left.push(format!("the containers, networks and volumes of project {}", running.project));
+        left.push(format!("the containers, networks and volumes of project {}", running.project()));
     }
     left
 }
 
-async fn tear_down(docker: &Docker, running: &RunningStack, keep: bool, console: &Reporter) {
+async fn tear_down(docker: &Docker, running: &Deployment, keep: bool, console: &Reporter) {
     if keep {
-        console.phase(format!(
-            "keeping the stack: hadrill down {} --project {}",
-            running.spec.name, running.project
-        ));
+        console.phase(format!("keeping the stack: {}", running.down_command()));
         return;
     }
     console.phase("tearing down");
     if let Err(e) = running.down(docker).await {
-        console.warn(format!("teardown of {} failed: {e}; `hadrill clean` removes it", running.project));
+        console.warn(format!("teardown of {} failed: {e}; `hadrill clean` removes it", running.project()));
     }
 }
 
@@ -170,32 +180,34 @@ async fn tear_down(docker: &Docker, running: &RunningStack, keep: bool, console:
 async fn drill(
     docker: &Docker,
     scenario: &Scenario,
-    running: &RunningStack,
+    running: &Deployment,
     containers: Vec<Container>,
     ledger: &Arc<Ledger>,
     opts: &RunOptions,
     cancel: &CancellationToken,
 ) -> Result<Drill> {
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
-    let key_prefix = format!("hd-{}-", &running.project[running.project.len() - 6..]);
+    let project = running.project();
+    let key_prefix = format!("hd-{}-", &project[project.len() - 6..]);
     let token = cancel.child_token();
     let b = Body {
         docker: docker.clone(),
         scenario: scenario.clone(),
-        project: running.project.clone(),
-        http_target: scenario.load.target.clone().or(running.spec.meta.http.clone()),
+        project: project.to_owned(),
+        swarm: running.is_swarm(),
+        http_target: scenario.load.target.clone().or(running.spec().meta.http.clone()),
         containers,
         ledger: ledger.clone(),
         seed,
         key_prefix: key_prefix.clone(),
-        observe: running.spec.meta.observe.clone(),
+        observe: running.spec().meta.observe.clone(),
         console: opts.console.clone(),
     };
     let (recording, clock) = schedule::guarded(body(b, token.clone()), &token, ledger.revert_all()).await?;
     Ok(Drill {
         recording,
-        project: running.project.clone(),
-        compose: running.compose.display(),
+        project: project.to_owned(),
+        compose: running.engine(),
         seed,
         key_prefix,
         started_unix_ms: clock.start_unix_ms(),
@@ -207,6 +219,8 @@ struct Body {
     docker: Docker,
     scenario: Scenario,
     project: String,
+    /// A Swarm stack: its tasks are watched (see `swarm::watch`).
+    swarm: bool,
     http_target: Option<String>,
     containers: Vec<Container>,
     ledger: Arc<Ledger>,
@@ -257,6 +271,9 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     b.console.phase(format!("load {rate} req/s for {duration} against {target} (seed {})", b.seed));
     let clock = Clock::start();
     let observers = crate::observe::set::Observers::start(&b.observe, &eps, clock, &b.docker, &b.containers);
+    let swarm_watch = b
+        .swarm
+        .then(|| crate::swarm::watch::Watch::start(b.docker.clone(), b.project.clone(), clock, &token));
     let injector = Arc::new(b.injector(clock, events.clone()));
     let schedule = Schedule::start(injector, &sc.actions, clock, &token, &b.console);
     let counters = Arc::new(Counters::default());
@@ -267,7 +284,10 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let verification = settle_and_read_back(&b, probe.as_ref(), &loaded, &token).await;
     let aborted = token.is_cancelled().then(|| "interrupted".to_string());
     let (observers_running, observers_skipped) = (observers.running.clone(), observers.skipped.clone());
-    let (stack_events, lags) = observers.finish().await;
+    let (mut stack_events, lags) = observers.finish().await;
+    if let Some(watch) = swarm_watch {
+        watch.finish(&mut stack_events).await;
+    }
     let revert_errors = b.ledger.fill(&mut actions, &clock);
     let mut outcomes = loaded.outcomes;
     // In place, once: measurement then borrows them in order instead of copying millions of records.

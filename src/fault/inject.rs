@@ -198,6 +198,7 @@ impl DockerInjector {
                 self.verify_state(c, |s| s.paused, "paused", effect).await
             }
             Action::Disconnect { network } => self.disconnect(p, c, network, since).await,
+            Action::Drain => self.drain(p, c).await,
             Action::Partition { peers } => match self.peer_addresses(peers).await {
                 Ok(ips) => self.network(p, c, NetFault::Partition { peers: ips }).await,
                 Err(e) => Part::failed(e),
@@ -386,6 +387,28 @@ impl DockerInjector {
         }
     }
 
+    /// Drains the node running `c` (Swarm's API), registering its return to `active`; verified by the node's
+    /// availability read back.
+    async fn drain(&self, p: &Planned, c: &Container) -> Part {
+        use crate::swarm::node;
+        let id = match node::of_container(&self.docker, &c.id).await {
+            Ok(id) => id,
+            Err(e) => return Part::failed(e),
+        };
+        let host = node::availability(&self.docker, &id).await.map(|(h, _)| h).unwrap_or_else(|_| id.clone());
+        if let Err(e) = node::set(&self.docker, &id, bollard::models::NodeSpecAvailabilityEnum::DRAIN).await {
+            return Part::failed(e);
+        }
+        let effect = unix_now_ns();
+        self.ledger.register(p.index, Revert::Activate { node: id.clone(), name: host.clone() });
+        let now = node::availability(&self.docker, &id).await.map(|(_, a)| a).unwrap_or_default();
+        Part {
+            effect: Some((effect, EffectSource::Hadrill)),
+            verified: now == "drain",
+            detail: format!("node {host} availability {now}"),
+        }
+    }
+
     /// The addresses of every container of the peer services, on all their networks; an error when peers are
     /// named and none has an address.
     async fn peer_addresses(&self, peers: &[String]) -> Result<Vec<String>, String> {
@@ -468,6 +491,7 @@ fn summarize(p: &Planned, names: &[String]) -> String {
                 format!("fill-disk {who}:{path} to {} free{dur}", crate::units::human_bytes(*n))
             }
         },
+        Action::Drain => format!("drain the swarm node of {who}{dur}"),
         Action::Exec { command, .. } => format!("exec in {who}: {}", command.join(" ")),
         Action::Rolling(r) => {
             let order = if r.order == Order::StartFirst { "start-first" } else { "stop-first" };

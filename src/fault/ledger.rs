@@ -35,6 +35,11 @@ pub enum Revert {
         id: String,
         name: String,
     },
+    /// Set a swarm node back to `active` after a drain.
+    Activate {
+        node: String,
+        name: String,
+    },
 }
 
 impl Revert {
@@ -45,12 +50,16 @@ impl Revert {
             Revert::NetFault(n) => format!("remove the network fault in {}", n.target),
             Revert::DiskFill(f) => format!("delete the fill file in {}:{}", f.target, f.path),
             Revert::Start { name, .. } => format!("start {name}"),
+            Revert::Activate { name, .. } => format!("set swarm node {name} active"),
         }
     }
 
     async fn run(&self, docker: &Docker) -> Result<(), String> {
         match self {
             Revert::Unpause { id, .. } => docker.unpause_container(id).await.map_err(|e| e.to_string()),
+            Revert::Activate { node, .. } => {
+                crate::swarm::node::set(docker, node, bollard::models::NodeSpecAvailabilityEnum::ACTIVE).await
+            }
             Revert::Reconnect { id, network, aliases, .. } => {
                 let req = NetworkConnectRequest {
                     container: id.clone(),

@@ -64,8 +64,8 @@ const SIGNALS: [&str; 8] =
     ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGSTOP", "SIGUSR1", "SIGUSR2"];
 
 /// The actions that are reverted after a duration, which they therefore need.
-const NEED_DURATION: [&str; 7] =
-    ["pause", "disconnect", "partition", "loss", "delay", "throttle", "fill-disk"];
+const NEED_DURATION: [&str; 8] =
+    ["pause", "disconnect", "partition", "loss", "delay", "throttle", "fill-disk", "drain"];
 
 /// Validates one entry; `index` is its place in file order, `total` the length of the load.
 pub(super) fn parse_action(
@@ -201,6 +201,7 @@ fn action_of(
         "stop" => Action::Stop { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
         "restart" => Action::Restart { timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))? },
         "pause" => Action::Pause,
+        "drain" => Action::Drain,
         "disconnect" => {
             let n = a.network.as_ref().ok_or_else(|| needs("network = \"<compose network>\""))?;
             check_network(cx, n, services, spec)?;

@@ -28,6 +28,9 @@ pub struct Scenario {
     pub expect: crate::measure::expect::Expectations,
     /// What the scenario says about its stack (observers, profiles, env file); see [`Scenario::stack_spec`].
     pub overrides: super::overrides::StackOverrides,
+    /// `orchestrator = "swarm"`: deploy with `docker stack deploy`; `None` takes the stack's `x-hadrill`
+    /// word, else Compose.
+    pub orchestrator: Option<crate::swarm::Orchestrator>,
 }
 
 /// Which client the load drives.
@@ -131,6 +134,8 @@ pub enum Action {
         amount: Amount,
         max_fill: u64,
     },
+    /// Swarm: set the node running the target task to `drain` for the duration, then back to `active`.
+    Drain,
     /// Run a command (operator steps such as promoting a replica, or faults of one's own).
     Exec {
         command: Vec<String>,
@@ -191,6 +196,7 @@ impl Action {
             Action::Delay { .. } => "delay",
             Action::Throttle { .. } => "throttle",
             Action::FillDisk { .. } => "fill-disk",
+            Action::Drain => "drain",
             Action::Exec { .. } => "exec",
             Action::Rolling(r) if r.image.is_some() => "rolling-update",
             Action::Rolling(_) => "rolling-restart",

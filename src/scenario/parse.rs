@@ -41,6 +41,7 @@ struct RawScenario {
     expect: Option<RawExpect>,
     observe: Option<super::overrides::RawObserve>,
     profiles: Option<S<Vec<String>>>,
+    orchestrator: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +165,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
     super::schedule::check_overlaps(file, &actions, duration)?;
     let expect = parse_expect(&cx, raw.expect.as_ref())?;
+    let orchestrator = match &raw.orchestrator {
+        Some(o) => Some(o.get_ref().parse().map_err(|e: String| cx.err(o.span(), e))?),
+        None => None,
+    };
     let name = match raw.name {
         Some(n) => n.into_inner(),
         None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_string(),
@@ -180,6 +185,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         actions,
         expect,
         overrides,
+        orchestrator,
     })
 }
 

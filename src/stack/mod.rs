@@ -2,6 +2,7 @@
 //! running the Compose CLI, waiting for health, and tearing down.
 
 pub mod compose;
+pub mod deployment;
 pub mod lifecycle;
 pub mod overlay;
 pub mod resolve;

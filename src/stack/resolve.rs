@@ -25,6 +25,9 @@ pub struct StackMeta {
     /// The stack components hadrill's observers poll during a drill.
     #[serde(default)]
     pub observe: ObserveSpec,
+    /// The engine the stack is written for (`swarm` for `docker stack deploy`); a scenario may say otherwise.
+    #[serde(default)]
+    pub orchestrator: Option<crate::swarm::Orchestrator>,
 }
 
 /// Which published ports the observers poll, each as `service:port` (see `src/observe/`).

@@ -144,3 +144,5 @@ pub fn project_in(log: &str) -> String {
         .expect("project in log")
         .to_string()
 }
+
+pub mod swarm;
