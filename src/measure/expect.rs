@@ -22,6 +22,97 @@ pub struct Expectations {
     pub p99_max: Option<Duration>,
     /// Require (or not) that the clients saw recovery.
     pub recovered: Option<bool>,
+    /// Repeated drills (`--repeat`): the median and the p90 (nearest rank) of the cycles' RTOs; a cycle that
+    /// never recovered counts as longer than any limit.
+    pub rto_p50_max: Option<Duration>,
+    pub rto_p90_max: Option<Duration>,
+    /// Repeated drills: acknowledged writes lost over all cycles.
+    pub lost_writes_total_max: Option<u64>,
+    /// Repeated drills: cycles allowed to fail their own expectations (0 when unset).
+    pub flaky_max: Option<u64>,
+}
+
+/// What the distribution expectations read of one cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CycleFigures {
+    /// The RTO in ms; infinity when the clients never saw a stable recovery, `None` when no fault took effect.
+    pub rto_ms: Option<f64>,
+    /// `None` when the written data could not be read back.
+    pub lost_writes: Option<u64>,
+    /// The cycle failed one of its own expectations, or did not finish.
+    pub failed: bool,
+}
+
+impl CycleFigures {
+    pub fn of(m: &Measurement, failed: bool) -> CycleFigures {
+        let rto_ms = match m.rto.status {
+            RtoStatus::NoFault => None,
+            RtoStatus::NotRecovered => Some(f64::INFINITY),
+            _ => m.rto.rto_ms.or(Some(f64::INFINITY)),
+        };
+        let lost_writes = m.writes.lost.filter(|_| m.writes.rpo.status != RpoStatus::Unknown);
+        CycleFigures { rto_ms, lost_writes, failed }
+    }
+}
+
+/// The expectations on the distribution of a repeated drill, in the order of [`Expectations`]' fields, then
+/// always `flaky_max` (how many cycles failed, against 0 when unset). The per-cycle limits (`rto_max`,
+/// `lost_writes_max`, ...) are each cycle's own [`check`].
+pub fn evaluate_cycles(e: &Expectations, cycles: &[CycleFigures]) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    let n = cycles.len();
+    let rtos: Vec<f64> = cycles.iter().map(|c| c.rto_ms.unwrap_or(f64::INFINITY)).collect();
+    let no_fault = cycles.iter().filter(|c| c.rto_ms.is_none()).count();
+    for (name, q, max) in [("rto_p50_max", 0.5, e.rto_p50_max), ("rto_p90_max", 0.9, e.rto_p90_max)] {
+        let Some(max) = max else { continue };
+        let at =
+            super::distribution::stats(rtos.iter().copied()).map(|s| if q == 0.5 { s.median } else { s.p90 });
+        let actual = match at {
+            Some(v) if v.is_finite() => ms_text(v),
+            Some(_) => "not recovered".into(),
+            None => "no cycle".into(),
+        };
+        let unrecovered = rtos.iter().filter(|r| r.is_infinite()).count() - no_fault;
+        out.push(ExpectationResult {
+            name: name.into(),
+            limit: format!("<= {}", human(max)),
+            actual,
+            passed: at.is_some_and(|v| v <= limit_ms(max)),
+            detail: format!(
+                "nearest rank over {n} cycles ({unrecovered} not recovered, {no_fault} without a fault)"
+            ),
+        });
+    }
+    if let Some(max) = e.lost_writes_total_max {
+        let total: Option<u64> = cycles.iter().map(|c| c.lost_writes).sum();
+        let unknown = cycles.iter().filter(|c| c.lost_writes.is_none()).count();
+        out.push(ExpectationResult {
+            name: "lost_writes_total_max".into(),
+            limit: format!("<= {max}"),
+            actual: total.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into()),
+            passed: total.is_some_and(|t| t <= max),
+            detail: if unknown == 0 {
+                format!("over {n} cycles")
+            } else {
+                format!("unknown: {unknown} of {n} cycles could not read their data back")
+            },
+        });
+    }
+    let failed: Vec<String> =
+        cycles.iter().enumerate().filter(|(_, c)| c.failed).map(|(i, _)| (i + 1).to_string()).collect();
+    let allowed = e.flaky_max.unwrap_or(0);
+    out.push(ExpectationResult {
+        name: "flaky_max".into(),
+        limit: format!("<= {allowed} failed cycles"),
+        actual: failed.len().to_string(),
+        passed: failed.len() as u64 <= allowed,
+        detail: if failed.is_empty() {
+            format!("every one of {n} cycles passed")
+        } else {
+            format!("failed: cycle {}", failed.join(", "))
+        },
+    });
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

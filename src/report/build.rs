@@ -111,6 +111,7 @@ pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
         expectations,
         revert_errors: rec.revert_errors.clone(),
         aborted: rec.aborted.clone(),
+        repeat: None,
     }
 }
 

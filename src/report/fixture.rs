@@ -88,6 +88,7 @@ pub fn report() -> Report {
         measurement: m,
         revert_errors: vec![],
         aborted: None,
+        repeat: None,
     }
 }
 

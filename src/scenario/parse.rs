@@ -29,6 +29,7 @@ struct RawScenario {
     stack: S<String>,
     duration: S<String>,
     seed: Option<S<u64>>,
+    repeat: Option<S<i64>>,
     #[serde(default)]
     load: Option<S<RawLoad>>,
     #[serde(default)]
@@ -72,6 +73,10 @@ struct RawExpect {
     error_rate_max: Option<S<f64>>,
     p99_max: Option<S<String>>,
     recovered: Option<bool>,
+    rto_p50_max: Option<S<String>>,
+    rto_p90_max: Option<S<String>>,
+    lost_writes_total_max: Option<S<u64>>,
+    flaky_max: Option<S<u64>>,
 }
 
 /// Reads and validates a scenario file (no Docker involved).
@@ -164,6 +169,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
     super::schedule::check_overlaps(file, &actions, duration)?;
     let expect = parse_expect(&cx, raw.expect.as_ref())?;
+    let repeat = match &raw.repeat {
+        Some(r) => Some(in_range(&cx, r, "repeat", 1..=limits::MAX_REPEAT, " cycles")?),
+        None => None,
+    };
     let name = match raw.name {
         Some(n) => n.into_inner(),
         None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_string(),
@@ -175,6 +184,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         stack: stack_arg,
         duration,
         seed: raw.seed.map(Spanned::into_inner),
+        repeat,
         load,
         measure,
         actions,
@@ -355,6 +365,10 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, Scena
         error_rate_max: e.error_rate_max.as_ref().map(|v| *v.get_ref()),
         p99_max: opt(&e.p99_max, "p99_max")?,
         recovered: e.recovered,
+        rto_p50_max: opt(&e.rto_p50_max, "rto_p50_max")?,
+        rto_p90_max: opt(&e.rto_p90_max, "rto_p90_max")?,
+        lost_writes_total_max: e.lost_writes_total_max.as_ref().map(|v| *v.get_ref()),
+        flaky_max: e.flaky_max.as_ref().map(|v| *v.get_ref()),
     })
 }
 
