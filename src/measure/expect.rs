@@ -398,6 +398,69 @@ mod tests {
         assert!(!none.passed && none.actual == "no requests", "{none:?}");
     }
 
+    fn cycle(rto_ms: f64, lost: u64, failed: bool) -> CycleFigures {
+        CycleFigures { rto_ms: Some(rto_ms), lost_writes: Some(lost), failed }
+    }
+
+    fn by_name<'a>(r: &'a [ExpectationResult], name: &str) -> &'a ExpectationResult {
+        r.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("no {name} in {r:?}"))
+    }
+
+    #[test]
+    fn the_p90_of_the_cycles_gates_and_one_slow_cycle_in_five_fails_it() {
+        let e = Expectations {
+            rto_p50_max: Some(Duration::from_secs(7)),
+            rto_p90_max: Some(Duration::from_secs(8)),
+            ..Default::default()
+        };
+        let steady: Vec<CycleFigures> =
+            [6580.0, 6900.0, 6700.0, 7000.0, 6600.0].map(|r| cycle(r, 0, false)).to_vec();
+        let ok = evaluate_cycles(&e, &steady);
+        assert!(ok.iter().all(|r| r.passed), "{ok:?}");
+        assert_eq!(by_name(&ok, "rto_p90_max").actual, "7.00s");
+        assert_eq!(by_name(&ok, "rto_p50_max").actual, "6.70s");
+        let mut one_slow = steady.clone();
+        one_slow[2].rto_ms = Some(12_000.0);
+        let r = evaluate_cycles(&e, &one_slow);
+        let p90 = by_name(&r, "rto_p90_max");
+        assert!(!p90.passed && p90.actual == "12.00s", "nearest rank p90 of 5 is the slowest: {p90:?}");
+        assert!(by_name(&r, "rto_p50_max").passed, "the median holds");
+        assert_eq!(verdict(&r, false), Verdict::Failed);
+    }
+
+    #[test]
+    fn a_cycle_that_never_recovered_fails_the_p90_and_ten_cycles_tolerate_one() {
+        let e = Expectations { rto_p90_max: Some(Duration::from_secs(8)), ..Default::default() };
+        let mut ten: Vec<CycleFigures> = (0..10).map(|_| cycle(6000.0, 0, false)).collect();
+        ten[0].rto_ms = Some(f64::INFINITY);
+        let r = by_name(&evaluate_cycles(&e, &ten), "rto_p90_max").clone();
+        assert!(r.passed, "the 9th of 10 is a recovered cycle: {r:?}");
+        assert!(r.detail.contains("1 not recovered"), "{r:?}");
+        ten[1].rto_ms = Some(f64::INFINITY);
+        let r = by_name(&evaluate_cycles(&e, &ten), "rto_p90_max").clone();
+        assert!(!r.passed && r.actual == "not recovered", "{r:?}");
+    }
+
+    #[test]
+    fn lost_writes_in_all_and_flaky_cycles() {
+        let e = Expectations { lost_writes_total_max: Some(2), flaky_max: Some(1), ..Default::default() };
+        let cycles = [cycle(1.0, 1, false), cycle(1.0, 1, true), cycle(1.0, 0, false)];
+        let r = evaluate_cycles(&e, &cycles);
+        assert_eq!(r.len(), 2);
+        assert!(by_name(&r, "lost_writes_total_max").passed);
+        let flaky = by_name(&r, "flaky_max");
+        assert!(flaky.passed && flaky.actual == "1" && flaky.detail == "failed: cycle 2", "{flaky:?}");
+        let two_failed = [cycle(1.0, 2, true), cycle(1.0, 1, true)];
+        let r = evaluate_cycles(&e, &two_failed);
+        assert_eq!(r.iter().filter(|x| !x.passed).count(), 2, "3 lost > 2, 2 failed > 1: {r:?}");
+        let unknown = [cycle(1.0, 0, false), CycleFigures { lost_writes: None, ..cycle(1.0, 0, false) }];
+        let u = evaluate_cycles(&e, &unknown);
+        assert!(!by_name(&u, "lost_writes_total_max").passed);
+        let strict = evaluate_cycles(&Expectations::default(), &[cycle(1.0, 0, true)]);
+        assert_eq!(strict.len(), 1);
+        assert!(!strict[0].passed && strict[0].limit == "<= 0 failed cycles", "no flaky cycle by default");
+    }
+
     fn result(passed: bool) -> ExpectationResult {
         ExpectationResult {
             name: "x".into(),

@@ -167,3 +167,88 @@ pub fn running_line(r: &Report) -> String {
     let _ = write!(s, ", lost writes {} in all, {failed} cycles failed", lost.iter().sum::<u64>());
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::{repeated, report};
+
+    #[test]
+    fn every_cycle_is_a_row_and_the_p90_gates_the_run() {
+        let r = repeated();
+        let rep = r.repeat.as_ref().unwrap();
+        assert_eq!(rep.cycles.len(), 3);
+        assert_eq!(rep.cycles.iter().map(|c| c.seed).collect::<Vec<_>>(), [7, 8, 9]);
+        let rto = &rep.distributions[0];
+        assert_eq!(rto.metric, "rto_ms");
+        assert_eq!(rto.values, [Some(2000.0), Some(3000.0), Some(9000.0)]);
+        let st = rto.stats.unwrap();
+        assert_eq!((st.min, st.median, st.p90, st.max), (2000.0, 3000.0, 9000.0, 9000.0));
+        assert_eq!(rto.limit, Some(10_000.0), "the per-cycle limit is drawn");
+        let names: Vec<&str> = r.expectations.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["cycle 1: rto_max", "cycle 2: rto_max", "cycle 3: rto_max", "rto_p90_max", "flaky_max"]
+        );
+        assert!(r.expectations[..3].iter().all(|e| e.passed));
+        let p90 = &r.expectations[3];
+        assert!(!p90.passed && p90.actual == "9.00s", "{p90:?}");
+        assert_eq!(r.verdict, Verdict::Failed);
+        assert!(
+            rep.distributions.iter().any(|d| d.metric == "step.first_client_error_ms"),
+            "{:?}",
+            rep.distributions
+        );
+    }
+
+    #[test]
+    fn tolerated_cycles_pass_with_a_note_and_an_interrupted_cycle_aborts_the_run() {
+        let expect = Expectations {
+            rto_max: Some(std::time::Duration::from_secs(1)),
+            flaky_max: Some(1),
+            ..Default::default()
+        };
+        let mut failed = report();
+        failed.expectations = expect::evaluate(&expect, &failed.measurement);
+        failed.verdict = Verdict::Failed;
+        let mut ok = report();
+        ok.expectations.clear();
+        ok.verdict = Verdict::Passed;
+        let cycle = |report: Report| Cycle { seed: 1, dir: "cycle".into(), report };
+        let run = Run { expect: &expect, planned: 3, seed: 1, reuse_stack: false, aborted: None };
+        let r = combine(&run, &[cycle(ok.clone()), cycle(failed)]);
+        assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.expectations);
+        let tolerated = &r.expectations[0];
+        assert!(
+            tolerated.passed && tolerated.detail.starts_with("failed, tolerated by flaky_max"),
+            "{tolerated:?}"
+        );
+        let mut interrupted = ok.clone();
+        interrupted.aborted = Some("interrupted".into());
+        interrupted.verdict = Verdict::Aborted;
+        let r = combine(&run, &[cycle(ok.clone()), cycle(interrupted)]);
+        assert_eq!((r.verdict, r.aborted.as_deref()), (Verdict::Aborted, Some("cycle 2: interrupted")));
+        let rep = r.repeat.unwrap();
+        assert_eq!(rep.cycles.len(), 2, "the finished cycle and the interrupted one");
+        assert_eq!(
+            rep.distributions[0].stats.unwrap().samples,
+            1,
+            "the interrupted cycle is shown, not counted"
+        );
+        let line = running_line(&combine(&run, &[cycle(ok)]));
+        assert_eq!(line, "after 1 of 3 cycles: RTO 2.00 s / 2.00 s / 2.00 s / 2.00 s (min / median / p90 / max), lost writes 0 in all, 0 cycles failed");
+    }
+
+    #[test]
+    fn a_repeated_report_satisfies_the_committed_schema_and_a_single_one_has_no_repeat_key() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(crate::report::model::schema_path()).unwrap())
+                .unwrap();
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let json = serde_json::to_value(repeated()).unwrap();
+        assert!(v.is_valid(&json));
+        let back: Report = serde_json::from_value(json).unwrap();
+        assert_eq!(back, repeated());
+        assert!(serde_json::to_value(report()).unwrap().get("repeat").is_none());
+    }
+}

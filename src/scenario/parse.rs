@@ -418,6 +418,30 @@ mod tests {
     }
 
     #[test]
+    fn repeat_and_the_distribution_expectations_parse_and_are_checked() {
+        let s = check(&format!(
+            "{HEAD}repeat = 5\n[expect]\nrto_p50_max = \"7s\"\nrto_p90_max = \"10s\"\n\
+             lost_writes_total_max = 3\nflaky_max = 1\n"
+        ))
+        .unwrap();
+        assert_eq!(s.repeat, Some(5));
+        let e = &s.expect;
+        assert_eq!(
+            (e.rto_p50_max, e.rto_p90_max),
+            (Some(Duration::from_secs(7)), Some(Duration::from_secs(10)))
+        );
+        assert_eq!((e.lost_writes_total_max, e.flaky_max), (Some(3), Some(1)));
+        assert_eq!(check(HEAD).unwrap().repeat, None);
+        assert_eq!(
+            err_at(&format!("{HEAD}repeat = 0\n")),
+            (4, 10, "repeat 0 must be between 1 and 100 cycles".into())
+        );
+        let (line, col, msg) = err_at(&format!("{HEAD}[expect]\nrto_p90_max = \"soon\"\n"));
+        assert_eq!((line, col), (5, 15));
+        assert!(msg.starts_with("rto_p90_max: "), "{msg}");
+    }
+
+    #[test]
     fn a_full_scenario_parses() {
         let s = check(&format!(
             "{HEAD}seed = 7\n[load]\nrate = 200\nread_ratio = 0.25\n[measure]\nstable_for = \"2s\"\n\
