@@ -143,7 +143,7 @@ fn distributions(e: &Expectations, rows: &[CycleRow]) -> Vec<Distribution> {
 }
 
 /// The running distribution as one console line: `after 3 of 5 cycles: RTO 6.10 s / 6.50 s / 6.90 s / 6.90 s
-/// (min / median / p90 / max), lost writes 1 in all, 0 cycles failed`.
+/// (min / median / p90 / max), lost writes 1 in all, failed cycles 0`.
 pub fn running_line(r: &Report) -> String {
     let Some(rep) = &r.repeat else { return String::new() };
     let find = |m: &str| rep.distributions.iter().find(|d| d.metric == m).and_then(|d| d.stats);
@@ -164,7 +164,7 @@ pub fn running_line(r: &Report) -> String {
     }
     let lost: Vec<u64> = rep.cycles.iter().filter_map(|c| c.lost_writes).collect();
     let failed = rep.cycles.iter().filter(|c| c.verdict != Verdict::Passed).count();
-    let _ = write!(s, ", lost writes {} in all, {failed} cycles failed", lost.iter().sum::<u64>());
+    let _ = write!(s, ", lost writes {} in all, failed cycles {failed}", lost.iter().sum::<u64>());
     s
 }
 
@@ -236,7 +236,7 @@ mod tests {
             "the interrupted cycle is shown, not counted"
         );
         let line = running_line(&combine(&run, &[cycle(ok)]));
-        assert_eq!(line, "after 1 of 3 cycles: RTO 2.00 s / 2.00 s / 2.00 s / 2.00 s (min / median / p90 / max), lost writes 0 in all, 0 cycles failed");
+        assert_eq!(line, "after 1 of 3 cycles: RTO 2.00 s / 2.00 s / 2.00 s / 2.00 s (min / median / p90 / max), lost writes 0 in all, failed cycles 0");
     }
 
     #[test]

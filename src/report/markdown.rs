@@ -70,6 +70,13 @@ pub fn render(r: &Report) -> String {
     if let Some((what, meaning)) = &v.aborted {
         let _ = writeln!(s, "**{what}** {meaning}\n");
     }
+    if let Some(rep) = &v.repeat {
+        let _ = writeln!(s, "## Cycles\n\n{} Cycle K alone: `{}`.\n", rep.intro, rep.replay);
+        table(&mut s, &rep.distributions);
+        s.push('\n');
+        table(&mut s, &rep.cycles);
+        s.push_str("\nThe sections below are those of the last cycle.\n\n");
+    }
     table(&mut s, &v.summary);
     s.push('\n');
     if !v.expectations.is_empty() {
@@ -130,6 +137,15 @@ mod tests {
             rendered, committed,
             "the Markdown report changed: review, then UPDATE_SNAPSHOTS=1 cargo test"
         );
+    }
+
+    #[test]
+    fn a_repeated_drill_has_its_distributions_and_one_row_per_cycle() {
+        let md = render(&crate::report::fixture::repeated());
+        assert!(md.contains("## Cycles\n\n3 of 3 cycles, each on a fresh stack; run seed 7."), "{md}");
+        assert!(md.contains("| RTO | 3 | 2.00 s | 3.00 s | 9.00 s | 9.00 s | 10.0 s |"), "{md}");
+        assert!(md.contains("| ✅ | 3 | PASSED | 9.00 s | 0 | 0 | 10.00% | 2.0 ms | 9 | cycle-3 |"), "{md}");
+        assert!(md.contains("| ❌ | rto_p90_max | <= 5.00s | 9.00s |"), "{md}");
     }
 
     #[test]
