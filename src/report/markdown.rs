@@ -12,8 +12,18 @@ const STACK_EVENTS_SHOWN: usize = 60;
 
 /// The few lines printed at the end of `hadrill run`.
 pub fn console_verdict(r: &Report) -> String {
-    let mut s =
-        format!("{} {}: RTO {}, RPO {}", verdict_word(r.verdict), r.scenario.name, rto_text(r), rpo_text(r));
+    let mut s = match &r.repeat {
+        Some(_) => {
+            format!("{} {}: {}", verdict_word(r.verdict), r.scenario.name, super::cycles::running_line(r))
+        }
+        None => format!(
+            "{} {}: RTO {}, RPO {}",
+            verdict_word(r.verdict),
+            r.scenario.name,
+            rto_text(r),
+            rpo_text(r)
+        ),
+    };
     for e in r.expectations.iter().filter(|e| !e.passed) {
         let _ = write!(s, "\n  failed: {} {} (actual {}) {}", e.name, e.limit, e.actual, e.detail);
     }
@@ -146,6 +156,12 @@ mod tests {
         assert!(md.contains("| RTO | 3 | 2.00 s | 3.00 s | 9.00 s | 9.00 s | 10.0 s |"), "{md}");
         assert!(md.contains("| ✅ | 3 | PASSED | 9.00 s | 0 | 0 | 10.00% | 2.0 ms | 9 | cycle-3 |"), "{md}");
         assert!(md.contains("| ❌ | rto_p90_max | <= 5.00s | 9.00s |"), "{md}");
+        let v = console_verdict(&crate::report::fixture::repeated());
+        assert!(
+            v.starts_with("FAILED kill <app2>: after 3 of 3 cycles: RTO 2.00 s / 3.00 s / 9.00 s / 9.00 s"),
+            "{v}"
+        );
+        assert!(v.contains("failed: rto_p90_max"), "{v}");
     }
 
     #[test]
