@@ -50,3 +50,34 @@ async fn two_cycles_each_within_rto_max_fail_the_p90_limit() {
     }
     let _ = std::fs::remove_dir_all(&reports);
 }
+
+/// Ctrl-C during cycle 2 writes cycle 1 and the interrupted cycle 2, marked aborted, and exits 130. Ignored in
+/// CI (two bring-ups, ~3 min); run it with
+/// `cargo test --test e2e_repeat ctrl_c_during_cycle_two -- --ignored`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "two bring-ups: run by hand"]
+async fn ctrl_c_during_cycle_two_reports_both_cycles_and_aborts() {
+    let _serial = common::SERIAL.lock().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reports = std::env::temp_dir().join(format!("hadrill-repeat-int-{}", std::process::id()));
+    let (code, log, seen) = common::run_interrupted(
+        &root.join("tests/scenarios/repeat-p90.toml"),
+        &reports,
+        &["--seed", "5"],
+        "after 1 of 2 cycles",
+        1,
+        std::time::Duration::from_secs(20),
+    );
+    eprintln!("{log}");
+    assert!(seen.is_some(), "cycle 1 ended");
+    assert_eq!(code, Some(130), "interrupted");
+    let folder = std::fs::read_dir(reports.join("repeat-p90")).unwrap().next().unwrap().unwrap().path();
+    let r: hadrill::report::Report =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r.verdict, hadrill::report::Verdict::Aborted);
+    let rep = r.repeat.unwrap();
+    assert_eq!(rep.cycles.len(), 2, "the finished cycle and the interrupted one");
+    assert!(rep.cycles[0].aborted.is_none() && rep.cycles[1].aborted.is_some(), "{:?}", rep.cycles);
+    assert!(folder.join("cycle-2/report.json").is_file());
+    let _ = std::fs::remove_dir_all(&reports);
+}
