@@ -230,7 +230,7 @@ pub fn line(event: &Event) -> Option<String> {
                 .to_string()
         }
         Event::Interrupt(_) => "exiting without waiting for the cleanup".to_string(),
-        Event::Cycle { cycle, of, seed } => format!("hadrill: ── cycle {cycle} of {of} (seed {seed}) ──"),
+        Event::Cycle { cycle, of, seed } => format!("hadrill: ── cycle {cycle} of {of}, seed {seed} ──"),
         Event::Distribution(text) => format!("hadrill: {text}"),
     })
 }
@@ -273,7 +273,7 @@ mod tests {
         assert!(line(&Event::Interrupt(3)).unwrap().contains("without waiting"));
         assert_eq!(
             line(&Event::Cycle { cycle: 2, of: 5, seed: 9 }).unwrap(),
-            "hadrill: ── cycle 2 of 5 (seed 9) ──"
+            "hadrill: ── cycle 2 of 5, seed 9 ──"
         );
     }
 
