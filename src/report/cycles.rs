@@ -162,6 +162,11 @@ pub fn running_line(r: &Report) -> String {
         }
         None => s.push_str("none measured"),
     }
+    let unrecovered =
+        rep.cycles.iter().filter(|c| c.rto_status == crate::measure::rto::RtoStatus::NotRecovered).count();
+    if unrecovered > 0 {
+        let _ = write!(s, " and {unrecovered} not recovered");
+    }
     let lost: Vec<u64> = rep.cycles.iter().filter_map(|c| c.lost_writes).collect();
     let failed = rep.cycles.iter().filter(|c| c.verdict != Verdict::Passed).count();
     let _ = write!(s, ", lost writes {} in all, failed cycles {failed}", lost.iter().sum::<u64>());
@@ -235,6 +240,17 @@ mod tests {
             1,
             "the interrupted cycle is shown, not counted"
         );
+        let mut stuck = ok.clone();
+        stuck.measurement.rto.status = crate::measure::rto::RtoStatus::NotRecovered;
+        stuck.measurement.rto.rto_ms = None;
+        let two = combine(&run, &[cycle(ok.clone()), cycle(stuck)]);
+        assert!(
+            running_line(&two).contains("2.00 s (min / median / p90 / max) and 1 not recovered"),
+            "{}",
+            running_line(&two)
+        );
+        let md = crate::report::markdown::render(&two);
+        assert!(md.contains("| RTO (1 cycles not recovered) | 1 |"), "{md}");
         let line = running_line(&combine(&run, &[cycle(ok)]));
         assert_eq!(line, "after 1 of 3 cycles: RTO 2.00 s / 2.00 s / 2.00 s / 2.00 s (min / median / p90 / max), lost writes 0 in all, failed cycles 0");
     }

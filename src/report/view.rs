@@ -293,6 +293,11 @@ fn repeat_view(r: &Report) -> Option<RepeatView> {
             let at = |f: fn(&crate::measure::distribution::Stats) -> f64| {
                 d.stats.as_ref().map(|s| fmt(f(s))).unwrap_or_else(|| "—".into())
             };
+            let unrecovered = rep.cycles.iter().filter(|c| c.rto_status == RtoStatus::NotRecovered).count();
+            let figure = match d.metric.as_str() {
+                "rto_ms" if unrecovered > 0 => format!("{figure} ({unrecovered} cycles not recovered)"),
+                _ => figure,
+            };
             DistributionRow {
                 figure,
                 cycles: d.stats.map(|s| s.samples).unwrap_or(0).to_string(),
