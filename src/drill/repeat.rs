@@ -64,7 +64,8 @@ pub async fn run(
                 break;
             }
             Err(e) => {
-                stopped = Some(format!("cycle {k} could not run: {e}"));
+                let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                stopped = Some(format!("cycle {k} could not run: {first}"));
                 error = Some(e);
                 break;
             }
