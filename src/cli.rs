@@ -82,6 +82,12 @@ pub enum Command {
         /// Seed for random choices (overrides the scenario's).
         #[arg(long)]
         seed: Option<u64>,
+        /// Run the drill N times, each cycle on a fresh stack (overrides the scenario's `repeat`).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::limits::MAX_REPEAT)))]
+        repeat: Option<u32>,
+        /// Replay cycle K of a repeated run alone (with that run's `--seed`).
+        #[arg(long, conflicts_with = "repeat", value_parser = clap::value_parser!(u32).range(1..))]
+        cycle: Option<u32>,
         /// Where reports go (a folder per scenario and run).
         #[arg(long, default_value = "reports", env = "HADRILL_REPORTS")]
         reports: PathBuf,
@@ -198,7 +204,20 @@ async fn dispatch(command: Command) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(exit_codes::OK)
         }
-        Command::Run { scenario, keep, swarm, seed, reports, up_timeout, quiet, raw, env_file, base } => {
+        Command::Run {
+            scenario,
+            keep,
+            swarm,
+            seed,
+            repeat,
+            cycle,
+            reports,
+            up_timeout,
+            quiet,
+            raw,
+            env_file,
+            base,
+        } => {
             let console = Console::start(!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
             let opts = RunOptions {
                 keep,
@@ -208,7 +227,8 @@ async fn dispatch(command: Command) -> Result<i32> {
                 console: console.reporter(),
                 swarm,
             };
-            run_drill(&scenario, &opts, &reports, raw, env_file, console).await
+            let drill = Drill { file: &scenario, reports: &reports, raw, env_file, repeat, cycle };
+            run_drill(drill, opts, console).await
         }
         Command::List => {
             list();
@@ -327,32 +347,58 @@ fn check(files: &[PathBuf]) -> i32 {
     code
 }
 
-async fn run_drill(
-    file: &std::path::Path,
-    opts: &RunOptions,
-    reports: &std::path::Path,
+/// What `hadrill run` was asked, besides the [`RunOptions`].
+struct Drill<'a> {
+    file: &'a std::path::Path,
+    reports: &'a std::path::Path,
     raw: bool,
     env_file: Option<PathBuf>,
-    console: Console,
-) -> Result<i32> {
-    let mut sc = scenario::load(file)?;
-    sc.overrides.set_env_file(env_file)?;
+    repeat: Option<u32>,
+    cycle: Option<u32>,
+}
+
+async fn run_drill(d: Drill<'_>, mut opts: RunOptions, console: Console) -> Result<i32> {
+    let mut sc = scenario::load(d.file)?;
+    sc.overrides.set_env_file(d.env_file)?;
+    if let Some(k) = d.cycle {
+        let seed = opts.seed.or(sc.seed).ok_or_else(|| {
+            Error::Other("--cycle replays a cycle of a seeded run: give that run's --seed".into())
+        })?;
+        opts.seed = Some(drill::repeat::cycle_seed(seed, k));
+        sc.repeat = None;
+    }
     let interrupts = drill::signals::watch_drill(opts.console.clone());
-    let drilled = drill::run::run(&sc, opts, interrupts).await;
+    let cycles = d.repeat.or(sc.repeat).unwrap_or(1);
+    if cycles > 1 && d.cycle.is_none() {
+        let repeated = drill::repeat::run(&sc, &opts, cycles, d.reports, d.raw, interrupts).await;
+        console.close().await;
+        let r = repeated?;
+        println!("{}", report::markdown::console_verdict(&r.report));
+        println!("report: {}", r.dir.display());
+        if let Some(e) = r.error {
+            return Err(e);
+        }
+        return Ok(exit_code(r.report.verdict));
+    }
+    let drilled = drill::run::run(&sc, &opts, interrupts).await;
     console.close().await;
     let drill = drilled?;
     let report = report::build::build(&sc, &drill, crate::usage::Usage::now());
-    let dir = report::write::write_all(reports, &report)?;
-    if raw {
+    let dir = report::write::write_all(d.reports, &report)?;
+    if d.raw {
         report::write::write_outcomes(&dir, &drill.recording.outcomes)?;
     }
     println!("{}", report::markdown::console_verdict(&report));
     println!("report: {}", dir.display());
-    Ok(match report.verdict {
+    Ok(exit_code(report.verdict))
+}
+
+fn exit_code(v: report::Verdict) -> i32 {
+    match v {
         report::Verdict::Passed => exit_codes::OK,
         report::Verdict::Failed => exit_codes::EXPECTATION_FAILED,
         report::Verdict::Aborted => exit_codes::INTERRUPTED,
-    })
+    }
 }
 
 async fn load_only(

@@ -14,6 +14,8 @@ pub const MAX_IN_FLIGHT: usize = 10_000;
 pub const MAX_RATE: u32 = 200_000;
 /// The most faults and steps one scenario may have (their overlaps are checked pair by pair).
 pub const MAX_ACTIONS: usize = 1000;
+/// The most cycles of a repeated drill (`--repeat`, `repeat =`): a bring-up and a drill each.
+pub const MAX_REPEAT: u32 = 100;
 /// The largest scenario file hadrill reads.
 pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
 /// The largest compose file hadrill reads.

@@ -188,3 +188,16 @@ fn check_messages_are_never_empty_and_name_the_real_line() {
         assert!(err.contains(&format!("{}{place}{says}", f.display())), "{name}: {err}");
     }
 }
+
+#[test]
+fn repeat_and_cycle_are_checked_before_anything_starts() {
+    let sc = "scenarios/pg-primary-failover.toml";
+    let (code, err) = hadrill(&["run", sc, "--repeat", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("0 is not in 1..=100"), "{err}");
+    let (code, err) = hadrill(&["run", sc, "--cycle", "2"]);
+    assert_eq!(code, Some(2), "a cycle is replayed from its run's seed");
+    assert!(err.contains("give that run's --seed"), "{err}");
+    let (code, _) = hadrill(&["run", sc, "--cycle", "2", "--repeat", "3", "--seed", "1"]);
+    assert_eq!(code, Some(2), "one cycle or several, not both");
+}

@@ -31,6 +31,10 @@ pub enum Event {
     Done(Counts),
     /// The `n`th Ctrl-C (or SIGTERM).
     Interrupt(u32),
+    /// A cycle of a repeated drill begins.
+    Cycle { cycle: u32, of: u32, seed: u64 },
+    /// The distribution so far, after a cycle of a repeated drill ended.
+    Distribution(String),
 }
 
 /// A snapshot of the load's counters.
@@ -226,6 +230,8 @@ pub fn line(event: &Event) -> Option<String> {
                 .to_string()
         }
         Event::Interrupt(_) => "exiting without waiting for the cleanup".to_string(),
+        Event::Cycle { cycle, of, seed } => format!("hadrill: ── cycle {cycle} of {of}, seed {seed} ──"),
+        Event::Distribution(text) => format!("hadrill: {text}"),
     })
 }
 
@@ -266,6 +272,10 @@ mod tests {
         assert_eq!(line(&tick), None);
         assert!(line(&Event::Interrupt(2)).unwrap().contains("hadrill clean"));
         assert!(line(&Event::Interrupt(3)).unwrap().contains("without waiting"));
+        assert_eq!(
+            line(&Event::Cycle { cycle: 2, of: 5, seed: 9 }).unwrap(),
+            "hadrill: ── cycle 2 of 5, seed 9 ──"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod record;
+pub mod repeat;
 pub mod run;
 pub mod schedule;
 pub mod signals;

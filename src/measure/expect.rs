@@ -22,6 +22,97 @@ pub struct Expectations {
     pub p99_max: Option<Duration>,
     /// Require (or not) that the clients saw recovery.
     pub recovered: Option<bool>,
+    /// Repeated drills (`--repeat`): the median and the p90 (nearest rank) of the cycles' RTOs; a cycle that
+    /// never recovered counts as longer than any limit.
+    pub rto_p50_max: Option<Duration>,
+    pub rto_p90_max: Option<Duration>,
+    /// Repeated drills: acknowledged writes lost over all cycles.
+    pub lost_writes_total_max: Option<u64>,
+    /// Repeated drills: cycles allowed to fail their own expectations (0 when unset).
+    pub flaky_max: Option<u64>,
+}
+
+/// What the distribution expectations read of one cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CycleFigures {
+    /// The RTO in ms; infinity when the clients never saw a stable recovery, `None` when no fault took effect.
+    pub rto_ms: Option<f64>,
+    /// `None` when the written data could not be read back.
+    pub lost_writes: Option<u64>,
+    /// The cycle failed one of its own expectations, or did not finish.
+    pub failed: bool,
+}
+
+impl CycleFigures {
+    pub fn of(m: &Measurement, failed: bool) -> CycleFigures {
+        let rto_ms = match m.rto.status {
+            RtoStatus::NoFault => None,
+            RtoStatus::NotRecovered => Some(f64::INFINITY),
+            _ => m.rto.rto_ms.or(Some(f64::INFINITY)),
+        };
+        let lost_writes = m.writes.lost.filter(|_| m.writes.rpo.status != RpoStatus::Unknown);
+        CycleFigures { rto_ms, lost_writes, failed }
+    }
+}
+
+/// The expectations on the distribution of a repeated drill, in the order of [`Expectations`]' fields, then
+/// always `flaky_max` (how many cycles failed, against 0 when unset). The per-cycle limits (`rto_max`,
+/// `lost_writes_max`, ...) are each cycle's own [`check`].
+pub fn evaluate_cycles(e: &Expectations, cycles: &[CycleFigures]) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    let n = cycles.len();
+    let rtos: Vec<f64> = cycles.iter().map(|c| c.rto_ms.unwrap_or(f64::INFINITY)).collect();
+    let no_fault = cycles.iter().filter(|c| c.rto_ms.is_none()).count();
+    for (name, q, max) in [("rto_p50_max", 0.5, e.rto_p50_max), ("rto_p90_max", 0.9, e.rto_p90_max)] {
+        let Some(max) = max else { continue };
+        let at =
+            super::distribution::stats(rtos.iter().copied()).map(|s| if q == 0.5 { s.median } else { s.p90 });
+        let actual = match at {
+            Some(v) if v.is_finite() => ms_text(v),
+            Some(_) => "not recovered".into(),
+            None => "no cycle".into(),
+        };
+        let unrecovered = rtos.iter().filter(|r| r.is_infinite()).count() - no_fault;
+        out.push(ExpectationResult {
+            name: name.into(),
+            limit: format!("<= {}", human(max)),
+            actual,
+            passed: at.is_some_and(|v| v <= limit_ms(max)),
+            detail: format!(
+                "nearest rank over {n} cycles ({unrecovered} not recovered, {no_fault} without a fault)"
+            ),
+        });
+    }
+    if let Some(max) = e.lost_writes_total_max {
+        let total: Option<u64> = cycles.iter().map(|c| c.lost_writes).sum();
+        let unknown = cycles.iter().filter(|c| c.lost_writes.is_none()).count();
+        out.push(ExpectationResult {
+            name: "lost_writes_total_max".into(),
+            limit: format!("<= {max}"),
+            actual: total.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into()),
+            passed: total.is_some_and(|t| t <= max),
+            detail: if unknown == 0 {
+                format!("over {n} cycles")
+            } else {
+                format!("unknown: {unknown} of {n} cycles could not read their data back")
+            },
+        });
+    }
+    let failed: Vec<String> =
+        cycles.iter().enumerate().filter(|(_, c)| c.failed).map(|(i, _)| (i + 1).to_string()).collect();
+    let allowed = e.flaky_max.unwrap_or(0);
+    out.push(ExpectationResult {
+        name: "flaky_max".into(),
+        limit: format!("<= {allowed} failed cycles"),
+        actual: failed.len().to_string(),
+        passed: failed.len() as u64 <= allowed,
+        detail: if failed.is_empty() {
+            format!("every one of {n} cycles passed")
+        } else {
+            format!("failed: cycle {}", failed.join(", "))
+        },
+    });
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -305,6 +396,69 @@ mod tests {
         let empty = measure(&[], Some(0), SECOND, None, &[], &Params::default());
         let none = only(Expectations { p99_max: Some(secs(1)), ..Default::default() }, &empty);
         assert!(!none.passed && none.actual == "no requests", "{none:?}");
+    }
+
+    fn cycle(rto_ms: f64, lost: u64, failed: bool) -> CycleFigures {
+        CycleFigures { rto_ms: Some(rto_ms), lost_writes: Some(lost), failed }
+    }
+
+    fn by_name<'a>(r: &'a [ExpectationResult], name: &str) -> &'a ExpectationResult {
+        r.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("no {name} in {r:?}"))
+    }
+
+    #[test]
+    fn the_p90_of_the_cycles_gates_and_one_slow_cycle_in_five_fails_it() {
+        let e = Expectations {
+            rto_p50_max: Some(Duration::from_secs(7)),
+            rto_p90_max: Some(Duration::from_secs(8)),
+            ..Default::default()
+        };
+        let steady: Vec<CycleFigures> =
+            [6580.0, 6900.0, 6700.0, 7000.0, 6600.0].map(|r| cycle(r, 0, false)).to_vec();
+        let ok = evaluate_cycles(&e, &steady);
+        assert!(ok.iter().all(|r| r.passed), "{ok:?}");
+        assert_eq!(by_name(&ok, "rto_p90_max").actual, "7.00s");
+        assert_eq!(by_name(&ok, "rto_p50_max").actual, "6.70s");
+        let mut one_slow = steady.clone();
+        one_slow[2].rto_ms = Some(12_000.0);
+        let r = evaluate_cycles(&e, &one_slow);
+        let p90 = by_name(&r, "rto_p90_max");
+        assert!(!p90.passed && p90.actual == "12.00s", "nearest rank p90 of 5 is the slowest: {p90:?}");
+        assert!(by_name(&r, "rto_p50_max").passed, "the median holds");
+        assert_eq!(verdict(&r, false), Verdict::Failed);
+    }
+
+    #[test]
+    fn a_cycle_that_never_recovered_fails_the_p90_and_ten_cycles_tolerate_one() {
+        let e = Expectations { rto_p90_max: Some(Duration::from_secs(8)), ..Default::default() };
+        let mut ten: Vec<CycleFigures> = (0..10).map(|_| cycle(6000.0, 0, false)).collect();
+        ten[0].rto_ms = Some(f64::INFINITY);
+        let r = by_name(&evaluate_cycles(&e, &ten), "rto_p90_max").clone();
+        assert!(r.passed, "the 9th of 10 is a recovered cycle: {r:?}");
+        assert!(r.detail.contains("1 not recovered"), "{r:?}");
+        ten[1].rto_ms = Some(f64::INFINITY);
+        let r = by_name(&evaluate_cycles(&e, &ten), "rto_p90_max").clone();
+        assert!(!r.passed && r.actual == "not recovered", "{r:?}");
+    }
+
+    #[test]
+    fn lost_writes_in_all_and_flaky_cycles() {
+        let e = Expectations { lost_writes_total_max: Some(2), flaky_max: Some(1), ..Default::default() };
+        let cycles = [cycle(1.0, 1, false), cycle(1.0, 1, true), cycle(1.0, 0, false)];
+        let r = evaluate_cycles(&e, &cycles);
+        assert_eq!(r.len(), 2);
+        assert!(by_name(&r, "lost_writes_total_max").passed);
+        let flaky = by_name(&r, "flaky_max");
+        assert!(flaky.passed && flaky.actual == "1" && flaky.detail == "failed: cycle 2", "{flaky:?}");
+        let two_failed = [cycle(1.0, 2, true), cycle(1.0, 1, true)];
+        let r = evaluate_cycles(&e, &two_failed);
+        assert_eq!(r.iter().filter(|x| !x.passed).count(), 2, "3 lost > 2, 2 failed > 1: {r:?}");
+        let unknown = [cycle(1.0, 0, false), CycleFigures { lost_writes: None, ..cycle(1.0, 0, false) }];
+        let u = evaluate_cycles(&e, &unknown);
+        assert!(!by_name(&u, "lost_writes_total_max").passed);
+        let strict = evaluate_cycles(&Expectations::default(), &[cycle(1.0, 0, true)]);
+        assert_eq!(strict.len(), 1);
+        assert!(!strict[0].passed && strict[0].limit == "<= 0 failed cycles", "no flaky cycle by default");
     }
 
     fn result(passed: bool) -> ExpectationResult {

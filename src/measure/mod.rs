@@ -3,6 +3,7 @@
 //! ones in `docs/measurement.md`.
 
 pub mod breakdown;
+pub mod distribution;
 pub mod expect;
 pub mod latency;
 pub mod outages;

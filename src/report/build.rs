@@ -114,6 +114,7 @@ pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
         revert_errors: rec.revert_errors.clone(),
         aborted: rec.aborted.clone(),
         replacements: super::replacements::of(&rec.actions, &rec.stack_events, &rec.outcomes, rec.load_end),
+        repeat: None,
     }
 }
 

@@ -93,7 +93,31 @@ pub fn report() -> Report {
         revert_errors: vec![],
         aborted: None,
         replacements: Vec::new(),
+        repeat: None,
     }
+}
+
+/// A repeated drill of three cycles of [`report`] whose RTOs are 2, 3 and 9 s, with `rto_p90_max = 5s`.
+pub fn repeated() -> Report {
+    let expect = crate::measure::expect::Expectations {
+        rto_max: Some(std::time::Duration::from_secs(10)),
+        rto_p90_max: Some(std::time::Duration::from_secs(5)),
+        ..Default::default()
+    };
+    let cycles: Vec<super::cycles::Cycle> = [2000.0, 3000.0, 9000.0]
+        .iter()
+        .enumerate()
+        .map(|(i, rto)| {
+            let mut r = report();
+            r.measurement.rto.rto_ms = Some(*rto);
+            r.expectations = crate::measure::expect::evaluate(&expect, &r.measurement);
+            r.verdict = crate::measure::expect::verdict(&r.expectations, false);
+            r.run.project = format!("hadrill-web-haproxy-pg-00000{i}");
+            super::cycles::Cycle { seed: 7 + i as u64, dir: format!("cycle-{}", i + 1), report: r }
+        })
+        .collect();
+    let run = super::cycles::Run { expect: &expect, planned: 3, seed: 7, reuse_stack: false, aborted: None };
+    super::cycles::combine(&run, &cycles)
 }
 
 /// `cargo test --lib write_the_fixture -- --ignored` writes the fixture as `report.json` into
@@ -107,4 +131,7 @@ fn write_the_fixture() {
     std::fs::create_dir_all(&dir).unwrap();
     let json = serde_json::to_string_pretty(&report()).unwrap();
     std::fs::write(dir.join("report.json"), json).unwrap();
+    let sub = dir.join("repeated");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("report.json"), serde_json::to_string_pretty(&repeated()).unwrap()).unwrap();
 }

@@ -85,6 +85,18 @@ pub fn render(r: &Report) -> String {
     if let Some((what, meaning)) = &v.aborted {
         let _ = write!(s, "<p class=\"aborted\"><b>{}</b> {meaning}</p>", esc(what));
     }
+    if let Some(rep) = &v.repeat {
+        let _ = write!(
+            s,
+            "<h2>Cycles</h2><p>{} Cycle K alone: <code>{}</code>.</p>",
+            esc(&rep.intro),
+            esc(&rep.replay)
+        );
+        charts::strip_plots(&mut s, r);
+        table(&mut s, &rep.distributions);
+        table(&mut s, &rep.cycles);
+        s.push_str("<p>The sections below are those of the last cycle.</p>");
+    }
     table(&mut s, &v.summary);
     if !v.expectations.is_empty() {
         s.push_str("<h2>Expectations</h2>");
@@ -168,6 +180,30 @@ mod tests {
         assert!(html.contains("<b>The drill was aborted (interrupted &lt;ctrl-c&gt;).</b>"), "{html}");
         assert!(html.contains("b-aborted"));
         assert!(html.contains("pg1 → pg2 (async): 120 bytes behind"));
+    }
+
+    #[test]
+    fn a_repeated_drill_draws_each_figure_as_a_strip_of_its_cycles_with_the_limit() {
+        let r = crate::report::fixture::repeated();
+        let html = render(&r);
+        let strips = r
+            .repeat
+            .as_ref()
+            .unwrap()
+            .distributions
+            .iter()
+            .filter(|d| d.values.iter().any(Option::is_some))
+            .count();
+        assert_eq!(
+            html.matches("<svg").count(),
+            3 + strips,
+            "the single drill's charts, then one strip per figure"
+        );
+        assert!(html.contains("<title>cycle 3: 9.00 s</title>"), "every cycle is a dot");
+        assert!(html.contains("<title>limit 10.0 s</title>"), "the RTO limit is drawn");
+        assert!(html.contains("--seed 7 --cycle K"), "how to replay a cycle");
+        assert!(html.contains("<td>rto_p90_max</td>"));
+        assert_eq!(render(&report()).matches("Cycles").count(), 0, "a single drill has no cycles section");
     }
 
     #[test]

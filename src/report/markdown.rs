@@ -12,8 +12,18 @@ const STACK_EVENTS_SHOWN: usize = 60;
 
 /// The few lines printed at the end of `hadrill run`.
 pub fn console_verdict(r: &Report) -> String {
-    let mut s =
-        format!("{} {}: RTO {}, RPO {}", verdict_word(r.verdict), r.scenario.name, rto_text(r), rpo_text(r));
+    let mut s = match &r.repeat {
+        Some(_) => {
+            format!("{} {}: {}", verdict_word(r.verdict), r.scenario.name, super::cycles::running_line(r))
+        }
+        None => format!(
+            "{} {}: RTO {}, RPO {}",
+            verdict_word(r.verdict),
+            r.scenario.name,
+            rto_text(r),
+            rpo_text(r)
+        ),
+    };
     for e in r.expectations.iter().filter(|e| !e.passed) {
         let _ = write!(s, "\n  failed: {} {} (actual {}) {}", e.name, e.limit, e.actual, e.detail);
     }
@@ -69,6 +79,13 @@ pub fn render(r: &Report) -> String {
     }
     if let Some((what, meaning)) = &v.aborted {
         let _ = writeln!(s, "**{what}** {meaning}\n");
+    }
+    if let Some(rep) = &v.repeat {
+        let _ = writeln!(s, "## Cycles\n\n{} Cycle K alone: `{}`.\n", rep.intro, rep.replay);
+        table(&mut s, &rep.distributions);
+        s.push('\n');
+        table(&mut s, &rep.cycles);
+        s.push_str("\nThe sections below are those of the last cycle.\n\n");
     }
     table(&mut s, &v.summary);
     s.push('\n');
@@ -135,6 +152,21 @@ mod tests {
             rendered, committed,
             "the Markdown report changed: review, then UPDATE_SNAPSHOTS=1 cargo test"
         );
+    }
+
+    #[test]
+    fn a_repeated_drill_has_its_distributions_and_one_row_per_cycle() {
+        let md = render(&crate::report::fixture::repeated());
+        assert!(md.contains("## Cycles\n\n3 of 3 cycles, each on a fresh stack; run seed 7."), "{md}");
+        assert!(md.contains("| RTO | 3 | 2.00 s | 3.00 s | 9.00 s | 9.00 s | 10.0 s |"), "{md}");
+        assert!(md.contains("| ✅ | 3 | PASSED | 9.00 s | 0 | 0 | 10.00% | 2.0 ms | 9 | cycle-3 |"), "{md}");
+        assert!(md.contains("| ❌ | rto_p90_max | <= 5.00s | 9.00s |"), "{md}");
+        let v = console_verdict(&crate::report::fixture::repeated());
+        assert!(
+            v.starts_with("FAILED kill <app2>: after 3 of 3 cycles: RTO 2.00 s / 3.00 s / 9.00 s / 9.00 s"),
+            "{v}"
+        );
+        assert!(v.contains("failed: rto_p90_max"), "{v}");
     }
 
     #[test]

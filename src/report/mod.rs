@@ -2,6 +2,7 @@
 //! are views of it and none recomputes a number.
 
 pub mod build;
+pub mod cycles;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod html;

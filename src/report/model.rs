@@ -38,6 +38,69 @@ pub struct Report {
     /// Each instance a rolling restart or update replaced: its window, the load balancer's view, its failures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacements: Vec<super::replacements::ReplacementView>,
+    /// A repeated drill (`--repeat N`): every cycle and the distributions. Absent from a single drill's report;
+    /// in a repeated one the fields above are those of the last cycle that ran, but `verdict`, `expectations`
+    /// and `aborted` are the whole run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
+}
+
+/// The cycles of a repeated drill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Repeat {
+    /// Cycles asked for (`cycles` may hold fewer when the run was interrupted or a bring-up failed).
+    pub planned: u32,
+    /// The run's seed; cycle k's is derived from it (`hadrill run SCENARIO --seed SEED --cycle K` replays it).
+    pub seed: u64,
+    /// Whether the cycles shared one stack (`--reuse-stack`) instead of a fresh one each.
+    pub reuse_stack: bool,
+    pub cycles: Vec<CycleRow>,
+    /// One per figure: the RTO, lost writes, RPO, error rate, p99, then each RTO breakdown step (its time since
+    /// the fault).
+    pub distributions: Vec<Distribution>,
+}
+
+/// One cycle of a repeated drill: its figures and its own expectations. Its full report is in `dir`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CycleRow {
+    /// From 1.
+    pub cycle: u32,
+    pub seed: u64,
+    pub verdict: Verdict,
+    pub project: String,
+    /// The cycle's report folder, relative to the run's.
+    pub dir: String,
+    pub rto_status: crate::measure::rto::RtoStatus,
+    pub rto_ms: Option<f64>,
+    /// Null when the written data could not be read back.
+    pub lost_writes: Option<u64>,
+    pub rpo_ms: Option<f64>,
+    pub error_rate: f64,
+    pub p99_ms: Option<f64>,
+    /// Each RTO breakdown step that happened, ms since the fault.
+    pub steps: Vec<CycleStep>,
+    pub expectations: Vec<ExpectationResult>,
+    pub aborted: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CycleStep {
+    pub step: String,
+    pub since_fault_ms: f64,
+}
+
+/// A figure over the cycles that measured it, with the limit that applies to every cycle (or to the
+/// distribution) where the scenario sets one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Distribution {
+    /// `rto_ms`, `lost_writes`, `rpo_ms`, `error_rate`, `p99_ms`, `step.<breakdown step>_ms`.
+    pub metric: String,
+    /// Each cycle's value, by cycle (null where that cycle did not measure it).
+    pub values: Vec<Option<f64>>,
+    /// Null when no cycle measured it.
+    pub stats: Option<crate::measure::distribution::Stats>,
+    /// The limit in the metric's unit (`rto_max`, `lost_writes_max`, `rpo_max`, `error_rate_max`, `p99_max`).
+    pub limit: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

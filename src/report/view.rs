@@ -201,6 +201,145 @@ pub struct SecondRow {
     pub fault: bool,
 }
 
+/// A figure over the cycles of a repeated drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistributionRow {
+    /// `RTO`, `lost writes`, `step: first client error` ...
+    pub figure: String,
+    pub cycles: String,
+    pub min: String,
+    pub median: String,
+    pub p90: String,
+    pub max: String,
+    /// The limit every cycle is held to (`—` when none).
+    pub limit: String,
+}
+
+impl Row for DistributionRow {
+    const HEADER: &'static [&'static str] = &["figure", "cycles", "min", "median", "p90", "max", "limit"];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        texts(&[&self.figure, &self.cycles, &self.min, &self.median, &self.p90, &self.max, &self.limit])
+    }
+}
+
+/// One cycle of a repeated drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleView {
+    pub passed: bool,
+    pub cycle: String,
+    pub verdict: String,
+    pub rto: String,
+    pub lost_writes: String,
+    pub rpo: String,
+    pub error_rate: String,
+    pub p99: String,
+    pub seed: String,
+    /// Its report folder.
+    pub dir: String,
+}
+
+impl Row for CycleView {
+    const HEADER: &'static [&'static str] =
+        &["", "cycle", "verdict", "RTO", "lost writes", "RPO", "error rate", "p99", "seed", "report"];
+    fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells = vec![Cell::Mark(self.passed)];
+        cells.extend(texts(&[
+            &self.cycle,
+            &self.verdict,
+            &self.rto,
+            &self.lost_writes,
+            &self.rpo,
+            &self.error_rate,
+            &self.p99,
+            &self.seed,
+            &self.dir,
+        ]));
+        cells
+    }
+}
+
+/// The cycles of a repeated drill, ready to lay out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatView {
+    /// `5 of 5 cycles, each on a fresh stack; seed 7.`
+    pub intro: String,
+    /// `hadrill run FILE --seed 7 --cycle K` replays cycle K alone.
+    pub replay: String,
+    pub distributions: Vec<DistributionRow>,
+    pub cycles: Vec<CycleView>,
+}
+
+/// A distribution's figure in words, and a value of it as a person reads it.
+pub fn figure(metric: &str) -> (String, fn(f64) -> String) {
+    let ms: fn(f64) -> String = |v| opt_ms(Some(v));
+    match metric {
+        "rto_ms" => ("RTO".into(), ms),
+        "rpo_ms" => ("RPO".into(), ms),
+        "p99_ms" => ("p99 latency".into(), ms),
+        "lost_writes" => ("lost writes".into(), |v| format!("{v:.0}")),
+        "error_rate" => ("error rate".into(), |v| format!("{:.2}%", v * 100.0)),
+        m => {
+            let step = m.trim_start_matches("step.").trim_end_matches("_ms").replace('_', " ");
+            (format!("{step} (after the fault)"), ms)
+        }
+    }
+}
+
+fn repeat_view(r: &Report) -> Option<RepeatView> {
+    let rep = r.repeat.as_ref()?;
+    let distributions = rep
+        .distributions
+        .iter()
+        .map(|d| {
+            let (figure, fmt) = figure(&d.metric);
+            let at = |f: fn(&crate::measure::distribution::Stats) -> f64| {
+                d.stats.as_ref().map(|s| fmt(f(s))).unwrap_or_else(|| "—".into())
+            };
+            let unrecovered = rep.cycles.iter().filter(|c| c.rto_status == RtoStatus::NotRecovered).count();
+            let figure = match d.metric.as_str() {
+                "rto_ms" if unrecovered > 0 => format!("{figure} ({unrecovered} cycles not recovered)"),
+                _ => figure,
+            };
+            DistributionRow {
+                figure,
+                cycles: d.stats.map(|s| s.samples).unwrap_or(0).to_string(),
+                min: at(|s| s.min),
+                median: at(|s| s.median),
+                p90: at(|s| s.p90),
+                max: at(|s| s.max),
+                limit: d.limit.map(fmt).unwrap_or_else(|| "—".into()),
+            }
+        })
+        .collect();
+    let cycles = rep
+        .cycles
+        .iter()
+        .map(|c| CycleView {
+            passed: c.verdict == Verdict::Passed,
+            cycle: c.cycle.to_string(),
+            verdict: verdict_word(c.verdict).to_string(),
+            rto: match c.rto_status {
+                RtoStatus::NotRecovered => "not recovered".into(),
+                RtoStatus::NoFault => "no fault".into(),
+                _ => opt_ms(c.rto_ms),
+            },
+            lost_writes: c.lost_writes.map(|l| l.to_string()).unwrap_or_else(|| "unknown".into()),
+            rpo: opt_ms(c.rpo_ms),
+            error_rate: format!("{:.2}%", c.error_rate * 100.0),
+            p99: opt_ms(c.p99_ms),
+            seed: c.seed.to_string(),
+            dir: c.dir.clone(),
+        })
+        .collect();
+    let stack = if rep.reuse_stack { "all on one stack" } else { "each on a fresh stack" };
+    Some(RepeatView {
+        intro: format!("{} of {} cycles, {stack}; run seed {}.", rep.cycles.len(), rep.planned, rep.seed),
+        replay: format!("hadrill run {} --seed {} --cycle K", r.scenario.file, rep.seed),
+        distributions,
+        cycles,
+    })
+}
+
 /// The small print: versions, where it ran, what hadrill itself used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Footer {
@@ -238,6 +377,8 @@ pub struct View {
     /// The seconds around the fault (3 before to 4 after recovery), and the busiest second's request count.
     pub timeline: Vec<SecondRow>,
     pub timeline_peak: u64,
+    /// A repeated drill's cycles and distributions.
+    pub repeat: Option<RepeatView>,
     pub footer: Footer,
 }
 
@@ -316,6 +457,7 @@ impl View {
                 .max()
                 .unwrap_or(1)
                 .max(1),
+            repeat: repeat_view(r),
             footer: footer(r),
         }
     }

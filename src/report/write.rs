@@ -29,12 +29,7 @@ fn folder_name(name: &str) -> String {
 pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
     let report = &crate::secrets::redact_value(report);
     let dir = report_dir(root, report);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let json = serde_json::to_string_pretty(report)
-        .map_err(|e| Error::Render { view: "report.json", source: e.into() })?;
-    let p = dir.join("report.json");
-    std::fs::write(&p, crate::secrets::redact(&json).as_bytes()).map_err(|e| Error::io(&p, e))?;
-    write_views(&dir, report)?;
+    write_in(&dir, report)?;
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let path = PathBuf::from(summary);
         let mut f = std::fs::OpenOptions::new()
@@ -46,6 +41,18 @@ pub fn write_all(root: &Path, report: &Report) -> Result<PathBuf> {
             .map_err(|e| Error::io(&path, e))?;
     }
     Ok(dir)
+}
+
+/// Writes `report.json` and every view into `dir` (a repeated drill's cycles go to `cycle-K` in the run's).
+pub fn write_in(dir: &Path, report: &Report) -> Result<()> {
+    let report = &crate::secrets::redact_value(report);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| Error::Render { view: "report.json", source: e.into() })?;
+    let p = dir.join("report.json");
+    std::fs::write(&p, crate::secrets::redact(&json).as_bytes()).map_err(|e| Error::io(&p, e))?;
+    write_views(dir, report)?;
+    Ok(())
 }
 
 /// Writes the views a person or a CI server reads (`report.md`, `report.html`, `junit.xml`) into `dir`;

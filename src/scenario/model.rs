@@ -19,6 +19,8 @@ pub struct Scenario {
     pub duration: Duration,
     /// Seed for random choices (which instance `pick = "one"` takes); random when the file has none.
     pub seed: Option<u64>,
+    /// Cycles of the drill (`repeat = N`; `--repeat` overrides it); one when unset.
+    pub repeat: Option<u32>,
     pub load: Load,
     /// How recovery is judged (`[measure]`).
     pub measure: crate::measure::Params,

@@ -29,6 +29,7 @@ struct RawScenario {
     stack: S<String>,
     duration: S<String>,
     seed: Option<S<u64>>,
+    repeat: Option<S<i64>>,
     #[serde(default)]
     load: Option<S<RawLoad>>,
     #[serde(default)]
@@ -73,6 +74,10 @@ struct RawExpect {
     error_rate_max: Option<S<f64>>,
     p99_max: Option<S<String>>,
     recovered: Option<bool>,
+    rto_p50_max: Option<S<String>>,
+    rto_p90_max: Option<S<String>>,
+    lost_writes_total_max: Option<S<u64>>,
+    flaky_max: Option<S<u64>>,
 }
 
 /// Reads and validates a scenario file (no Docker involved).
@@ -169,6 +174,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         Some(o) => Some(o.get_ref().parse().map_err(|e: String| cx.err(o.span(), e))?),
         None => None,
     };
+    let repeat = match &raw.repeat {
+        Some(r) => Some(in_range(&cx, r, "repeat", 1..=limits::MAX_REPEAT, " cycles")?),
+        None => None,
+    };
     let name = match raw.name {
         Some(n) => n.into_inner(),
         None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_string(),
@@ -180,6 +189,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         stack: stack_arg,
         duration,
         seed: raw.seed.map(Spanned::into_inner),
+        repeat,
         load,
         measure,
         actions,
@@ -361,6 +371,10 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, Scena
         error_rate_max: e.error_rate_max.as_ref().map(|v| *v.get_ref()),
         p99_max: opt(&e.p99_max, "p99_max")?,
         recovered: e.recovered,
+        rto_p50_max: opt(&e.rto_p50_max, "rto_p50_max")?,
+        rto_p90_max: opt(&e.rto_p90_max, "rto_p90_max")?,
+        lost_writes_total_max: e.lost_writes_total_max.as_ref().map(|v| *v.get_ref()),
+        flaky_max: e.flaky_max.as_ref().map(|v| *v.get_ref()),
     })
 }
 
@@ -407,6 +421,30 @@ mod tests {
     fn err_at(text: &str) -> (usize, usize, String) {
         let e = check(text).unwrap_err();
         (e.line, e.col, e.message)
+    }
+
+    #[test]
+    fn repeat_and_the_distribution_expectations_parse_and_are_checked() {
+        let s = check(&format!(
+            "{HEAD}repeat = 5\n[expect]\nrto_p50_max = \"7s\"\nrto_p90_max = \"10s\"\n\
+             lost_writes_total_max = 3\nflaky_max = 1\n"
+        ))
+        .unwrap();
+        assert_eq!(s.repeat, Some(5));
+        let e = &s.expect;
+        assert_eq!(
+            (e.rto_p50_max, e.rto_p90_max),
+            (Some(Duration::from_secs(7)), Some(Duration::from_secs(10)))
+        );
+        assert_eq!((e.lost_writes_total_max, e.flaky_max), (Some(3), Some(1)));
+        assert_eq!(check(HEAD).unwrap().repeat, None);
+        assert_eq!(
+            err_at(&format!("{HEAD}repeat = 0\n")),
+            (4, 10, "repeat 0 must be between 1 and 100 cycles".into())
+        );
+        let (line, col, msg) = err_at(&format!("{HEAD}[expect]\nrto_p90_max = \"soon\"\n"));
+        assert_eq!((line, col), (5, 15));
+        assert!(msg.starts_with("rto_p90_max: "), "{msg}");
     }
 
     #[test]

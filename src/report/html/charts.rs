@@ -328,6 +328,63 @@ pub fn clients(s: &mut String, r: &Report) {
     latency_chart(s, r);
 }
 
+/// A repeated drill's figures, one strip plot each: every cycle a dot on the figure's axis (green when the
+/// cycle passed, red when not), the median a grey tick, and the limit, where the scenario sets one, a red line.
+pub fn strip_plots(s: &mut String, r: &Report) {
+    let Some(rep) = &r.repeat else { return };
+    legend(
+        s,
+        &[
+            (OK, "a cycle that passed"),
+            (BAD, "a cycle that failed"),
+            ("#888", "median"),
+            (BAD, "limit (dashed)"),
+        ],
+    );
+    for d in rep.distributions.iter().filter(|d| d.values.iter().any(Option::is_some)) {
+        let (label, fmt) = crate::report::view::figure(&d.metric);
+        let top = d.values.iter().flatten().copied().chain(d.limit).fold(0.0_f64, f64::max).max(1e-9) * 1.08;
+        let (width, height, left, right) = (960.0, 44.0, 230.0, 20.0);
+        let x = |v: f64| left + (v / top).clamp(0.0, 1.0) * (width - left - right);
+        let _ = write!(
+            s,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{l}"><text x="6" y="26" font-size="12" fill="#333">{l}</text><line x1="{left}" y1="36" x2="{x1}" y2="36" stroke="#ccc"/><text x="{left}" y="{height}" font-size="9" fill="#666">0</text><text x="{tx}" y="{height}" font-size="9" fill="#666" text-anchor="end">{top_text}</text>"##,
+            l = esc(&label),
+            x1 = width - right,
+            tx = width - right,
+            top_text = esc(&fmt(top)),
+        );
+        if let Some(median) = d.stats.map(|st| st.median) {
+            let _ = write!(
+                s,
+                r##"<line x1="{m:.1}" y1="8" x2="{m:.1}" y2="36" stroke="#888" stroke-width="2"/>"##,
+                m = x(median)
+            );
+        }
+        if let Some(limit) = d.limit {
+            let _ = write!(
+                s,
+                r##"<line x1="{l:.1}" y1="4" x2="{l:.1}" y2="38" stroke="{BAD}" stroke-dasharray="4 3"><title>limit {t}</title></line>"##,
+                l = x(limit),
+                t = esc(&fmt(limit)),
+            );
+        }
+        for (i, (v, c)) in d.values.iter().zip(&rep.cycles).enumerate() {
+            let Some(v) = v else { continue };
+            let colour = if c.verdict == crate::report::Verdict::Passed { OK } else { BAD };
+            let y = 14.0 + (i % 4) as f64 * 5.0;
+            let _ = write!(
+                s,
+                r#"<circle cx="{cx:.1}" cy="{y:.1}" r="4.5" fill="{colour}" fill-opacity="0.8"><title>cycle {k}: {t}</title></circle>"#,
+                cx = x(*v),
+                k = c.cycle,
+                t = esc(&fmt(*v)),
+            );
+        }
+        s.push_str("</svg>");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
