@@ -44,11 +44,7 @@ async fn orders_app_loses_no_order_when_an_api_instance_dies_behind_tls() {
     let m = &r.measurement;
     assert!(m.writes.acknowledged > 1000, "orders created through the API: {:?}", m.writes);
     assert_eq!(m.writes.lost, Some(0), "every acknowledged order reads back: {:?}", m.writes);
-    assert!(
-        matches!(m.rto.status, RtoStatus::Recovered | RtoStatus::NoFailure),
-        "RTO measured: {:?}",
-        m.rto
-    );
+    assert!(matches!(m.rto.status, RtoStatus::Recovered | RtoStatus::NoFailure), "RTO measured: {:?}", m.rto);
     assert!(m.rto.rto_ms.is_some_and(|ms| ms <= 5000.0), "rto_max = 5s: {:?}", m.rto);
     assert_eq!(r.verdict, Verdict::Passed, "{}", hadrill::report::markdown::console_verdict(&r));
     assert_secret_absent(&dir, ORDERS_TOKEN);
