@@ -110,7 +110,7 @@ impl Probe for WorkloadProbe {
     fn read_back(&self, max_seq: u32, limit: Duration) -> ReadingBack<'_> {
         async move {
             match &self.workload.verify {
-                None => Verification::Failed("no writes: nothing to read back".into()),
+                None => Verification::Failed(crate::measure::rpo::NO_WRITES.into()),
                 Some(VerifySpec::Http { path, headers, present, absent, concurrency }) => {
                     let client = crate::http::client(Duration::from_secs(10), *concurrency);
                     retry_until(limit, "one GET per key", || async {
