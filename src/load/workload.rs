@@ -356,6 +356,27 @@ mod tests {
         assert!(seen[1].starts_with("GET /v1/orders/hd-w-0000000005 HTTP/1.1\r\n"), "{}", seen[1]);
     }
 
+    #[tokio::test]
+    async fn list_read_back_finds_the_runs_keys_and_a_read_only_workload_reads_nothing() {
+        let (target, seen) = server(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 67\r\nconnection: close\r\n\r\n\
+              {\"items\": [{\"id\": \"hd-w-0000000002\"}, {\"id\": \"other-0000000003\"}]}   ",
+        ])
+        .await;
+        let text = ISSUE.replace(
+            "[verify]\nkind = \"http\"\npath = \"/v1/orders/{key}\"\n",
+            "[verify]\nkind = \"http_list\"\npath = \"/v1/orders?prefix={prefix}\"\npointer = \"/items/*/id\"\n",
+        );
+        let p = WorkloadProbe::new(target, workload(&text), &settings(), None);
+        assert_eq!(p.read_back(3, Duration::from_secs(5)).await, Verification::Read(SeqSet::from(vec![2])));
+        assert!(seen.await.unwrap()[0].starts_with("GET /v1/orders?prefix=hd-w- HTTP/1.1\r\n"));
+        let reads = workload("[[load.request]]\npath = \"/status\"\n");
+        let target = Target::resolve("http://127.0.0.1:9").await.unwrap();
+        let p = WorkloadProbe::new(target, reads, &settings(), None);
+        let v = p.read_back(0, Duration::from_secs(1)).await;
+        assert_eq!(v, Verification::Failed(crate::measure::rpo::NO_WRITES.into()));
+    }
+
     #[test]
     fn pointers_with_wildcards_collect_keys() {
         let v: serde_json::Value =
