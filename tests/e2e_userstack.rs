@@ -46,6 +46,28 @@ async fn a_users_own_stack_is_drilled_from_the_scenario_alone() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The scenario's own requests (`[[load.request]]`, `[verify] kind = "http"`) on the user's stack: one API
+/// instance killed, no acknowledged write lost, RTO measured, the header's `${VAR}` token in no report file.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_own_requests_drive_the_drill_and_their_token_stays_out_of_reports() {
+    const TOKEN: &str = "Wl-T0ken-6620-secret";
+    let _serial = common::SERIAL.lock().await;
+    std::env::set_var("HD_WORKLOAD_TOKEN", TOKEN);
+    let (r, dir) = common::drill_written("tests/userstack/workload.toml").await;
+    assert!(r.actions[0].verified, "{:?}", r.actions[0]);
+    let w = &r.measurement.writes;
+    assert!(w.acknowledged > 300, "{w:?}");
+    assert_eq!(w.lost, Some(0), "{w:?}");
+    assert!(r.measurement.rto.rto_ms.is_some(), "{:?}", r.measurement.rto);
+    assert_eq!(r.verdict, Verdict::Passed, "{}", hadrill::report::markdown::console_verdict(&r));
+    for f in std::fs::read_dir(&dir).expect("report folder") {
+        let f = f.expect("entry").path();
+        let text = std::fs::read_to_string(&f).expect("report file");
+        assert!(!text.contains(TOKEN), "the token is in {}", f.display());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn faults_hit_the_primary_and_the_instance_a_command_names() {
     let _serial = common::SERIAL.lock().await;

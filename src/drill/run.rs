@@ -352,6 +352,19 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
         read_ratio: sc.load.read_ratio,
     };
     Ok(match sc.load.probe {
+        scenario::Probe::Http if sc.load.workload.is_some() => {
+            let workload = sc.load.workload.clone().ok_or(ProbeError::NoHttpEndpoint)?;
+            let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
+            let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
+            let target = load::http1::Target::resolve(&format!("http://{addr}")).await?;
+            let sql = match &workload.verify {
+                Some(crate::scenario::workload::VerifySpec::Sql { service, .. }) => {
+                    Some(resolve(std::slice::from_ref(service))?[0].1)
+                }
+                _ => None,
+            };
+            Arc::new(load::workload::WorkloadProbe::new(target, workload, &settings, sql))
+        }
         scenario::Probe::Http => {
             let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
             let (_, addr) = resolve(std::slice::from_ref(&target))?[0];

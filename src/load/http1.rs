@@ -81,6 +81,8 @@ pub type Answer = Result<u16, Failure>;
 const MAX_HEAD: usize = 64 * 1024;
 /// The buffer a connection starts with and keeps: load answers are small, a longer one takes more reads.
 const BUF: usize = 2048;
+/// The most of an answer's body kept for a workload's `body_contains`.
+const MAX_KEPT_BODY: usize = 64 * 1024;
 
 impl Conn {
     /// Sends one request and reads its whole answer, all within `timeout`. `path` is an absolute path.
@@ -92,7 +94,24 @@ impl Conn {
         body: Bytes,
         timeout: Duration,
     ) -> Answer {
-        match tokio::time::timeout(timeout, self.exchange(target, &method, path, &body, timeout)).await {
+        self.request_with(target, method, path, &[], body, None, timeout).await
+    }
+
+    /// [`Conn::request`] with `extra` header lines (each ending in CRLF) and, with `sink`, the answer's body
+    /// (at most 64 KiB of it, chunk framing included) appended to `sink`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn request_with(
+        &mut self,
+        target: &Target,
+        method: Method,
+        path: &str,
+        extra: &[u8],
+        body: Bytes,
+        sink: Option<&mut Vec<u8>>,
+        timeout: Duration,
+    ) -> Answer {
+        let exchange = self.exchange(target, &method, path, extra, &body, sink, timeout);
+        match tokio::time::timeout(timeout, exchange).await {
             Ok(Ok((code, reusable))) => {
                 if !reusable {
                     self.discard();
@@ -111,6 +130,11 @@ impl Conn {
         }
     }
 
+    /// Closes the connection: the next request opens a new one.
+    pub fn close(&mut self) {
+        self.discard();
+    }
+
     /// Closes the socket (at once: a timed-out request's server sees the close) and drops a buffer that a
     /// long answer made large.
     fn discard(&mut self) {
@@ -121,12 +145,15 @@ impl Conn {
     }
 
     /// One request and its answer: the status code, and whether the connection can carry another request.
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &mut self,
         target: &Target,
         method: &Method,
         path: &str,
+        extra: &[u8],
         body: &[u8],
+        sink: Option<&mut Vec<u8>>,
         timeout: Duration,
     ) -> Result<(u16, bool), Failure> {
         if self.stream.as_ref().is_some_and(|s| !idle_and_open(s)) {
@@ -139,10 +166,14 @@ impl Conn {
         self.buf.clear();
         self.buf.reserve(BUF);
         write_head(&mut self.buf, target, method, path, body.len());
+        // The extra header lines go before the head's closing CRLF.
+        self.buf.truncate(self.buf.len() - 2);
+        self.buf.extend_from_slice(extra);
+        self.buf.extend_from_slice(b"\r\n");
         self.buf.extend_from_slice(body);
         stream.write_all(&self.buf).await.map_err(|e| classify::io_kind(e.kind()))?;
         self.buf.clear();
-        read_answer(stream, &mut self.buf).await
+        read_answer(stream, &mut self.buf, sink).await
     }
 }
 
@@ -236,7 +267,14 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
 async fn read_answer<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
+    mut sink: Option<&mut Vec<u8>>,
 ) -> Result<(u16, bool), Failure> {
+    let keep = |sink: &mut Option<&mut Vec<u8>>, data: &[u8]| {
+        if let Some(out) = sink.as_deref_mut() {
+            let room = MAX_KEPT_BODY.saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    };
     let head = loop {
         match parse_head(buf)? {
             // An interim answer (100 Continue): the real one follows.
@@ -257,9 +295,11 @@ async fn read_answer<S: AsyncRead + Unpin>(
         Framing::Empty => rest == 0,
         Framing::Length(n) => {
             let mut have = rest as u64;
+            keep(&mut sink, &buf[head.len..]);
             while have < n {
                 buf.clear();
                 have += fill(stream, buf).await? as u64;
+                keep(&mut sink, buf);
             }
             have == n
         }
@@ -267,6 +307,7 @@ async fn read_answer<S: AsyncRead + Unpin>(
             let mut decoder = Chunked::default();
             let mut at = head.len;
             loop {
+                keep(&mut sink, &buf[at..]);
                 if let Some(used) = decoder.feed(&buf[at..])? {
                     break at + used == buf.len();
                 }
@@ -276,10 +317,14 @@ async fn read_answer<S: AsyncRead + Unpin>(
             }
         }
         Framing::UntilClose => {
+            keep(&mut sink, &buf[head.len..]);
             loop {
                 buf.clear();
                 match fill(stream, buf).await {
-                    Ok(_) => continue,
+                    Ok(_) => {
+                        keep(&mut sink, buf);
+                        continue;
+                    }
                     Err(Failure::Reset) => break,
                     Err(other) => return Err(other),
                 }

@@ -15,7 +15,9 @@ pub mod pg_probe;
 pub mod probe;
 pub mod redis_probe;
 pub mod summary;
+pub mod template;
 pub mod verify;
+pub mod workload;
 
 pub use engine::{Counters, LoadConfig, LoadResult};
 pub use error::ProbeError;

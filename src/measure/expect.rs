@@ -209,6 +209,7 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
     }
     let unknown = m.writes.rpo.status == RpoStatus::Unknown;
     let why = match &m.writes.rpo.reason {
+        _ if m.writes.rpo.status == RpoStatus::NotMeasured => "not measured: no writes".to_string(),
         Some(r) => format!("unknown: the written data could not be read back ({r})"),
         None => "unknown: the written data could not be read back".to_string(),
     };

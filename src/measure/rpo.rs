@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::rto::ms;
 use crate::timeline::{Nanos, Outcome, Verification, WriteState};
 
+/// The read-back of a probe that never writes (a read-only workload): RPO is then not measured.
+pub const NO_WRITES: &str = "no writes: nothing to read back";
+
 /// At most this many lost sequence numbers are listed in a report.
 pub const LOST_LISTED: usize = 1000;
 
@@ -15,6 +18,8 @@ pub enum RpoStatus {
     Measured,
     /// The read-back did not succeed: nobody knows what was lost.
     Unknown,
+    /// Nothing was written (a read-only workload): there is no RPO to measure.
+    NotMeasured,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -92,6 +97,11 @@ pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option
         failed_but_persisted: None,
         rpo: Rpo { status: RpoStatus::Unknown, rpo_ms: None, reason: None },
     };
+    // A read-only workload has nothing to read back: its RPO is neither 0 nor unknown.
+    if sent == 0 && matches!(verification, Some(Verification::Failed(r)) if r == NO_WRITES) {
+        w.rpo = Rpo { status: RpoStatus::NotMeasured, rpo_ms: None, reason: Some("no writes".into()) };
+        return w;
+    }
     match verification {
         Some(Verification::Read(_)) => {}
         Some(Verification::Failed(why)) => {
@@ -172,6 +182,9 @@ mod tests {
         assert_eq!(w.rpo.status, RpoStatus::Unknown);
         assert_eq!((w.lost, w.rpo.rpo_ms), (None, None));
         assert_eq!(writes(&tl(), None, None).rpo.status, RpoStatus::Unknown);
+        let reads = [Outcome::new(0, 0, MILLI, Kind::Read, None, 0)];
+        let none = writes(&reads, Some(0), Some(&Verification::Failed(NO_WRITES.into())));
+        assert_eq!((none.rpo.status, none.rpo.rpo_ms, none.lost), (RpoStatus::NotMeasured, None, None));
     }
 
     #[test]

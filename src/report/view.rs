@@ -51,6 +51,7 @@ pub fn rpo_text(r: &Report) -> String {
             format!("{} ({} acknowledged writes lost)", opt_ms(w.rpo.rpo_ms), w.lost.unwrap_or(0))
         }
         RpoStatus::Unknown => format!("unknown: {}", w.rpo.reason.clone().unwrap_or_default()),
+        RpoStatus::NotMeasured => "not measured: no writes".to_string(),
     }
 }
 

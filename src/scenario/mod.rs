@@ -10,6 +10,7 @@ pub mod parse;
 pub mod pick;
 mod schedule;
 pub mod vars;
+pub mod workload;
 
 pub use error::ScenarioError;
 pub use model::Scenario;

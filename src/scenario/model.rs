@@ -64,6 +64,8 @@ pub struct Load {
     pub settle: Duration,
     /// How long the read-back may keep retrying before RPO is declared unknown.
     pub verify_timeout: Duration,
+    /// The scenario's own requests (`[[load.request]]`, `[verify]`); `None`: the probe's own.
+    pub workload: Option<std::sync::Arc<super::workload::Workload>>,
 }
 
 /// Which containers an action hits.

@@ -30,8 +30,9 @@ struct RawScenario {
     duration: S<String>,
     seed: Option<S<u64>>,
     repeat: Option<S<i64>>,
+    // Not spanned: `[[load.request]]` without a `[load]` header makes an implicit table, which a span refuses.
     #[serde(default)]
-    load: Option<S<RawLoad>>,
+    load: Option<RawLoad>,
     #[serde(default)]
     measure: Option<RawMeasure>,
     #[serde(default)]
@@ -43,6 +44,7 @@ struct RawScenario {
     observe: Option<super::overrides::RawObserve>,
     profiles: Option<S<Vec<String>>>,
     orchestrator: Option<S<String>>,
+    verify: Option<S<super::workload::RawVerify>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +58,9 @@ struct RawLoad {
     target: Option<S<String>>,
     settle: Option<S<String>>,
     verify_timeout: Option<S<String>>,
+    keep_alive: Option<S<bool>>,
+    #[serde(default)]
+    request: Vec<S<super::workload::RawRequest>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,7 +134,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         .flatten()
         .collect();
     let vars = super::vars::Vars::read(file, text, &shell, |n| std::env::var(n).ok())?;
-    if let Some(t) = raw.load.as_mut().and_then(|l| l.get_mut().target.as_mut()) {
+    if let Some(t) = raw.load.as_mut().and_then(|l| l.target.as_mut()) {
         super::overrides::strip_scheme(file, text, t)?;
     }
     let cx = Ctx { file, text };
@@ -149,7 +154,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         let given = raw.duration.get_ref();
         return Err(cx.err(raw.duration.span(), format!("duration {given:?} must be at least 1s")));
     }
-    let load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
+    let mut load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
+    let raw_load = raw.load.as_ref();
+    load.workload = super::workload::read(
+        file,
+        text,
+        &vars,
+        raw_load.map(|l| l.request.as_slice()).unwrap_or_default(),
+        raw_load.and_then(|l| l.keep_alive.as_ref()),
+        raw.verify.as_ref(),
+    )?
+    .map(std::sync::Arc::new);
     let measure = parse_measure(&cx, raw.measure.as_ref(), duration)?;
     let mut actions = Vec::new();
     let entries = raw
@@ -202,15 +217,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
 /// The `[load]` table; `stack` is the stack and the span of its name, where a missing endpoint is reported.
 fn parse_load(
     cx: &Ctx,
-    raw: Option<&S<RawLoad>>,
+    raw: Option<&RawLoad>,
     (spec, stack_span): (&StackSpec, Range<usize>),
     total: Duration,
 ) -> Result<Load, ScenarioError> {
-    let default_span = 0..0;
-    let (l, span) = match raw {
-        Some(r) => (Some(r.get_ref()), r.span()),
-        None => (None, default_span),
-    };
+    let l = raw;
+    let span = l.and_then(|l| l.rate.as_ref()).map(|r| r.span()).unwrap_or(0..0);
     let rate = match l.and_then(|l| l.rate.as_ref()) {
         Some(r) => in_range(cx, r, "rate", 1..=MAX_RATE, " per second")?,
         None => 100,
@@ -311,6 +323,7 @@ fn parse_load(
             "verify_timeout",
             Duration::from_secs(60),
         )?,
+        workload: None,
     })
 }
 
