@@ -1,4 +1,4 @@
-//! The command line as users run it: exit codes and messages of `check`, `doctor`, `load`, `render` and `compare`.
+//! The command line as users run it: exit codes and messages of `check`, `doctor`, `load`, `render`, `compare`.
 
 mod common;
 
