@@ -195,8 +195,9 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
             ms_text(d.total_ms),
             d.total_ms <= limit_ms(max),
             format!(
-                "{} windows, {} answers slower than {}",
+                "{} window{}, {} answers slower than {}",
                 d.count,
+                if d.count == 1 { "" } else { "s" },
                 slo.slow,
                 slo.slow_ms.map_or(String::new(), ms_text)
             ),
@@ -371,7 +372,7 @@ mod tests {
         assert!(r[1].passed, "{r:?}");
         assert_eq!(
             (r[1].actual.as_str(), r[1].detail.as_str()),
-            ("1.49s", "1 windows, 50 answers slower than 500ms")
+            ("1.49s", "1 window, 50 answers slower than 500ms")
         );
         let tighter = Expectations { degraded_max: Some(Duration::from_secs(1)), ..Default::default() };
         assert!(!only(tighter, &m).passed);
