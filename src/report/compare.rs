@@ -4,7 +4,8 @@
 //! The comparison walks a list of named figures ([`figures`]), each saying whether lower or higher is better
 //! and whether it gates; a report with more figures (the distributions of a repeated drill: medians and p90s)
 //! adds entries to that list and the table, the gate and the tests follow. A figure is worse beyond the
-//! tolerance when it moved the wrong way by more than `tolerance` of the baseline *and* by more than its
+//! tolerance when it moved the wrong way by more than `tolerance` of the baseline (of what it lacks to 100%
+//! for availability) *and* by more than its
 //! `slack` (an absolute amount under which a change is noise: 20 ms for times, 0.05 points for percentages), so
 //! a baseline of 0 does not make every nanosecond a regression while 0 lost writes to 1 still is one.
 
@@ -122,7 +123,7 @@ pub fn compare(base: &[Figure], new: &[Figure], tolerance: f64) -> Vec<Change> {
                         Better::Lower => nv - bv,
                         Better::Higher => bv - nv,
                     };
-                    worse_by > tolerance * bv.abs() && worse_by > n.unit.slack()
+                    worse_by > tolerance * scale(n, bv) && worse_by > n.unit.slack()
                 }
                 (None, _) => false,
             };
@@ -137,6 +138,15 @@ pub fn compare(base: &[Figure], new: &[Figure], tolerance: f64) -> Vec<Change> {
             })
         })
         .collect()
+}
+
+/// What the tolerance is a share of: the baseline's value, or for a percentage where higher is better
+/// (availability) what it lacks to 100%, so 97.75% to 96.5% is the bad share growing by half, not a 1.3% dip.
+fn scale(f: &Figure, base: f64) -> f64 {
+    match (f.better, f.unit) {
+        (Better::Higher, Unit::Percent) => 100.0 - base,
+        _ => base.abs(),
+    }
 }
 
 /// Whether the comparison fails: a gated figure regressed.
@@ -262,6 +272,11 @@ mod tests {
         assert!(failed(&drop(99.0)));
         assert!(!failed(&drop(99.88)), "0.02 points is under the slack");
         assert!(!failed(&drop(100.0)));
+        let real = [figure("availability", Unit::Percent, Better::Higher, true, Some(97.75))];
+        let to =
+            |v| compare(&real, &[figure("availability", Unit::Percent, Better::Higher, true, Some(v))], 0.2);
+        assert!(failed(&to(96.517)), "the unavailable share grew from 2.25% to 3.48%: +55%");
+        assert!(!failed(&to(97.4)), "2.25% to 2.6% unavailable is +16%");
     }
 
     #[test]
