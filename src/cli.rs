@@ -12,6 +12,7 @@ use crate::drill::run::RunOptions;
 use crate::error::{Error, Result};
 use crate::images::{base::DEFAULT_BASE, build};
 use crate::limits::{MAX_IN_FLIGHT, MAX_RATE, MAX_REQUESTS};
+use crate::report::compare;
 use crate::stack::compose::ComposeCli;
 use crate::stack::{lifecycle, resolve, RunningStack, UpOptions};
 use crate::target::{HttpUrl, Reach};
@@ -103,8 +104,26 @@ pub enum Command {
         /// An env file for the stack's Compose file (default: the `.env` next to it).
         #[arg(long)]
         env_file: Option<PathBuf>,
+        /// Compare with this earlier report.json at the end (as `hadrill compare`); exit 1 on a regression.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// How much worse a gated figure may get than the baseline's.
+        #[arg(long, default_value = "20%", requires = "baseline")]
+        tolerance: String,
         #[command(flatten)]
         base: BaseArg,
+    },
+    /// Compare two report.json files: every figure side by side with its change (Markdown); exit 1 when a gated
+    /// figure got worse than the baseline's beyond the tolerance.
+    Compare {
+        baseline: PathBuf,
+        new: PathBuf,
+        /// How much worse a gated figure may get, relative to the baseline.
+        #[arg(long, default_value = "20%")]
+        tolerance: String,
+        /// Also write the Markdown table to this file.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Load only: the drills' open-model engine against any HTTP URL on 127.0.0.1, for a steady-state baseline.
     Load {
@@ -216,6 +235,8 @@ async fn dispatch(command: Command) -> Result<i32> {
             quiet,
             raw,
             env_file,
+            baseline,
+            tolerance,
             base,
         } => {
             let console = Console::start(!quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
@@ -227,8 +248,22 @@ async fn dispatch(command: Command) -> Result<i32> {
                 console: console.reporter(),
                 swarm,
             };
-            let drill = Drill { file: &scenario, reports: &reports, raw, env_file, repeat, cycle };
+            let baseline = match baseline {
+                Some(path) => Some(Baseline::read(path, &tolerance)?),
+                None => None,
+            };
+            let drill = Drill { file: &scenario, reports: &reports, raw, env_file, repeat, cycle, baseline };
             run_drill(drill, opts, console).await
+        }
+        Command::Compare { baseline, new, tolerance, output } => {
+            let b = Baseline::read(baseline, &tolerance)?;
+            let new_report = compare::read(&new)?;
+            let (md, regressed) = b.against(&new.display().to_string(), &new_report);
+            print!("{md}");
+            if let Some(out) = output {
+                std::fs::write(&out, &md).map_err(|e| Error::io(&out, e))?;
+            }
+            Ok(if regressed { exit_codes::EXPECTATION_FAILED } else { exit_codes::OK })
         }
         Command::List => {
             list();
@@ -313,19 +348,31 @@ async fn images(stack: &str, force: bool, base_image: &str) -> Result<i32> {
     Ok(exit_codes::OK)
 }
 
-fn render(file: &std::path::Path) -> Result<i32> {
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-    let json = |what| move |source| Error::ReportJson { path: file.into(), what, source };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(json("not JSON"))?;
-    let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(report::SCHEMA_VERSION)) {
-        return Err(Error::ReportVersion {
-            path: file.into(),
-            found: version.map(|v| v.to_string()).unwrap_or_else(|| "missing".into()),
-            expected: report::SCHEMA_VERSION,
-        });
+/// A baseline report read (and the tolerance checked) before anything else runs, so bad input has no side
+/// effects.
+struct Baseline {
+    path: PathBuf,
+    report: report::Report,
+    tolerance: f64,
+}
+
+impl Baseline {
+    fn read(path: PathBuf, tolerance: &str) -> Result<Baseline> {
+        let tolerance = compare::parse_tolerance(tolerance)?;
+        Ok(Baseline { report: compare::read(&path)?, path, tolerance })
     }
-    let r: report::Report = serde_json::from_value(value).map_err(json("not a hadrill report"))?;
+
+    /// The Markdown table of `new` against the baseline, and whether a gated figure regressed.
+    fn against(&self, new_name: &str, new: &report::Report) -> (String, bool) {
+        let changes =
+            compare::compare(&compare::figures(&self.report), &compare::figures(new), self.tolerance);
+        let md = compare::markdown(&self.path.display().to_string(), new_name, &changes, self.tolerance);
+        (md, compare::failed(&changes))
+    }
+}
+
+fn render(file: &std::path::Path) -> Result<i32> {
+    let r = compare::read(file)?;
     let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     for written in report::write::write_views(dir, &r)? {
         println!("{}", written.display());
@@ -355,6 +402,8 @@ struct Drill<'a> {
     env_file: Option<PathBuf>,
     repeat: Option<u32>,
     cycle: Option<u32>,
+    /// A report to compare the new one with (`--baseline`).
+    baseline: Option<Baseline>,
 }
 
 async fn run_drill(d: Drill<'_>, mut opts: RunOptions, console: Console) -> Result<i32> {
@@ -378,7 +427,11 @@ async fn run_drill(d: Drill<'_>, mut opts: RunOptions, console: Console) -> Resu
         if let Some(e) = r.error {
             return Err(e);
         }
-        return Ok(exit_code(r.report.verdict));
+        let regressed = match &d.baseline {
+            Some(b) => compare_with(b, &r.dir, &r.report)?,
+            None => false,
+        };
+        return Ok(verdict_code(r.report.verdict, regressed));
     }
     let drilled = drill::run::run(&sc, &opts, interrupts).await;
     console.close().await;
@@ -390,7 +443,32 @@ async fn run_drill(d: Drill<'_>, mut opts: RunOptions, console: Console) -> Resu
     }
     println!("{}", report::markdown::console_verdict(&report));
     println!("report: {}", dir.display());
-    Ok(exit_code(report.verdict))
+    let regressed = match &d.baseline {
+        Some(b) => compare_with(b, &dir, &report)?,
+        None => false,
+    };
+    Ok(verdict_code(report.verdict, regressed))
+}
+
+/// The exit code of a drill: its verdict, and a regression against `--baseline` fails a passed drill.
+fn verdict_code(verdict: report::Verdict, regressed: bool) -> i32 {
+    match (verdict, regressed) {
+        (report::Verdict::Passed, true) => exit_codes::EXPECTATION_FAILED,
+        (v, _) => exit_code(v),
+    }
+}
+
+/// Writes `comparison.md` beside the report and prints it; whether a gated figure regressed. An aborted drill
+/// is not compared.
+fn compare_with(b: &Baseline, dir: &std::path::Path, report: &report::Report) -> Result<bool> {
+    if report.verdict == report::Verdict::Aborted {
+        return Ok(false);
+    }
+    let (md, regressed) = b.against(&dir.join("report.json").display().to_string(), report);
+    let file = dir.join("comparison.md");
+    std::fs::write(&file, &md).map_err(|e| Error::io(&file, e))?;
+    println!("{md}comparison: {}", file.display());
+    Ok(regressed)
 }
 
 fn exit_code(v: report::Verdict) -> i32 {

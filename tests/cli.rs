@@ -1,4 +1,4 @@
-//! The command line as users run it: exit codes and messages of `check` and `doctor`.
+//! The command line as users run it: exit codes and messages of `check`, `doctor`, `load`, `render`, `compare`.
 
 mod common;
 
@@ -200,4 +200,68 @@ fn repeat_and_cycle_are_checked_before_anything_starts() {
     assert!(err.contains("give that run's --seed"), "{err}");
     let (code, _) = hadrill(&["run", sc, "--cycle", "2", "--repeat", "3", "--seed", "1"]);
     assert_eq!(code, Some(2), "one cycle or several, not both");
+}
+
+/// A real report (app-instance-kill with `[measure] slow = "500ms"`), as `hadrill run` wrote it.
+fn real_report() -> serde_json::Value {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/app-instance-kill.report.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn compare(base: &std::path::Path, new: &std::path::Path, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out =
+        Command::new(common::hadrill_bin()).arg("compare").arg(base).arg(new).args(extra).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn compare_exits_0_unchanged_1_on_a_regression_and_2_on_bad_input() {
+    let base = write("compare/base.json", &real_report().to_string());
+    let (code, md, _) = compare(&base, &base, &[]);
+    assert_eq!(code, Some(0), "{md}");
+    assert!(md.contains("| availability | 97.750% | 97.750% | +0.0% | ✅ |"), "{md}");
+    assert!(md.contains("No gated figure got worse"), "{md}");
+
+    let mut worse = real_report();
+    worse["measurement"]["slo"]["degraded"]["total_ms"] = 3700.0.into();
+    let worse = write("compare/worse.json", &worse.to_string());
+    let (code, md, _) = compare(&base, &worse, &["--tolerance", "20%"]);
+    assert_eq!(code, Some(1), "+25% degraded against 20%: {md}");
+    assert!(md.contains("REGRESSED beyond the tolerance: degraded (total)."), "{md}");
+    let out = write("compare/out/comparison.md", "");
+    let (code, md, _) = compare(&base, &worse, &["--tolerance", "30%", "--output", out.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{md}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), md);
+
+    let missing = base.with_file_name("missing.json");
+    let not_json = write("compare/not.json", "{ nope");
+    let mut future = real_report();
+    future["schema_version"] = 99.into();
+    let future = write("compare/future.json", &future.to_string());
+    for (new, extra, says) in [
+        (&missing, &[][..], "missing.json"),
+        (&not_json, &[][..], "not JSON"),
+        (&future, &[][..], "99"),
+        (&base, &["--tolerance", "lots"][..], "--tolerance \"lots\""),
+    ] {
+        let (code, _, err) = compare(&base, new, extra);
+        assert_eq!(code, Some(2), "{new:?} {extra:?}: {err}");
+        assert!(err.contains(says), "{says}: {err}");
+    }
+}
+
+#[test]
+fn run_with_an_unreadable_baseline_exits_2_before_docker() {
+    let scenario = hadrill::paths::scenarios_dir().join("app-instance-kill.toml");
+    let out = Command::new(common::hadrill_bin())
+        .args(["run", "--baseline", "/nonexistent/report.json"])
+        .arg(&scenario)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/report.json"), "{err}");
+    assert!(!err.contains("docker"), "refused before Docker: {err}");
 }

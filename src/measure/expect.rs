@@ -30,6 +30,10 @@ pub struct Expectations {
     pub lost_writes_total_max: Option<u64>,
     /// Repeated drills: cycles allowed to fail their own expectations (0 when unset).
     pub flaky_max: Option<u64>,
+    /// Good requests (succeeded, and within `[measure] slow` when set) over all, in percent.
+    pub availability_min: Option<f64>,
+    /// The degraded windows' total length (needs `[measure] slow`).
+    pub degraded_max: Option<Duration>,
 }
 
 /// What the distribution expectations read of one cycle.
@@ -260,6 +264,37 @@ pub fn evaluate(e: &Expectations, m: &Measurement) -> Vec<ExpectationResult> {
         let got = matches!(m.rto.status, RtoStatus::Recovered | RtoStatus::NoFailure);
         push("recovered", want.to_string(), got.to_string(), got == want, status_name(m.rto.status));
     }
+    let slo = &m.slo;
+    let within = slo.slow_ms.map(|s| format!(" within {}", ms_text(s))).unwrap_or_default();
+    if let Some(min) = e.availability_min {
+        let limit = format!(">= {min}%");
+        match slo.availability_pct {
+            Some(a) => push(
+                "availability_min",
+                limit,
+                format!("{a:.3}%"),
+                a >= min,
+                format!("{} of {} requests answered{within}", slo.good, m.requests.total),
+            ),
+            None => push("availability_min", limit, "no requests".into(), false, String::new()),
+        }
+    }
+    if let Some(max) = e.degraded_max {
+        let d = &slo.degraded;
+        push(
+            "degraded_max",
+            format!("<= {}", human(max)),
+            ms_text(d.total_ms),
+            d.total_ms <= limit_ms(max),
+            format!(
+                "{} window{}, {} answers slower than {}",
+                d.count,
+                if d.count == 1 { "" } else { "s" },
+                slo.slow,
+                slo.slow_ms.map_or(String::new(), ms_text)
+            ),
+        );
+    }
     out
 }
 
@@ -470,6 +505,38 @@ mod tests {
             passed,
             detail: String::new(),
         }
+    }
+
+    #[test]
+    fn availability_and_degraded_limits() {
+        let mut tl = timeline(10_000, 10, |t| (2000..2010).contains(&t));
+        for o in tl.iter_mut().filter(|o| (5000..5500).contains(&(o.intended() / MILLI))) {
+            o.set_ended(o.intended() + SECOND);
+        }
+        let params = Params { slow: Some(Duration::from_millis(500)), ..Default::default() };
+        let m = measure(&tl, Some(5000 * MILLI), 10 * SECOND, None, &[], &params);
+        let e = Expectations {
+            availability_min: Some(99.0),
+            degraded_max: Some(Duration::from_millis(1490)),
+            ..Default::default()
+        };
+        let r = evaluate(&e, &m);
+        assert!(!r[0].passed, "1 failed and 50 slow of 1000 is 94.9%: {r:?}");
+        assert_eq!((r[0].limit.as_str(), r[0].actual.as_str()), (">= 99%", "94.900%"));
+        assert_eq!(r[0].detail, "949 of 1000 requests answered within 500ms");
+        assert!(r[1].passed, "{r:?}");
+        assert_eq!(
+            (r[1].actual.as_str(), r[1].detail.as_str()),
+            ("1.49s", "1 window, 50 answers slower than 500ms")
+        );
+        let tighter = Expectations { degraded_max: Some(Duration::from_secs(1)), ..Default::default() };
+        assert!(!only(tighter, &m).passed);
+        let no_slow = measure(&tl, Some(5000 * MILLI), 10 * SECOND, None, &[], &Params::default());
+        let plain = only(Expectations { availability_min: Some(99.9), ..Default::default() }, &no_slow);
+        assert!(plain.passed && plain.actual == "99.900%", "without slow only the failure counts: {plain:?}");
+        let empty = measure(&[], None, SECOND, None, &[], &params);
+        let none = only(Expectations { availability_min: Some(0.0), ..Default::default() }, &empty);
+        assert!(!none.passed && none.actual == "no requests", "{none:?}");
     }
 
     #[test]

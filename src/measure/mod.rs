@@ -9,6 +9,7 @@ pub mod latency;
 pub mod outages;
 pub mod rpo;
 pub mod rto;
+pub mod slo;
 pub mod summary;
 
 pub use summary::{measure, Measurement, Params};

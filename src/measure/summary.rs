@@ -8,6 +8,7 @@ use super::latency::{self, LatencyPhases, SecondBucket};
 use super::outages::{self, Counts, Outages};
 use super::rpo::{self, Writes};
 use super::rto::{self, Rto};
+use super::slo::{self, Slo};
 use crate::timeline::{Nanos, Outcome, Verification};
 
 /// How recovery is judged: the scenario's `[measure]` section.
@@ -17,11 +18,13 @@ pub struct Params {
     pub recovery_ratio: f64,
     /// How long the clients must see success before recovery counts as stable.
     pub stable_for: Duration,
+    /// `slow`: a successful answer slower than this (from its intended send time) is bad for availability.
+    pub slow: Option<Duration>,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { recovery_ratio: 1.0, stable_for: Duration::from_secs(3) }
+        Params { recovery_ratio: 1.0, stable_for: Duration::from_secs(3), slow: None }
     }
 }
 
@@ -35,6 +38,9 @@ pub struct Measurement {
     pub per_second: Vec<SecondBucket>,
     /// Fault to stable recovery, step by step (empty when no fault took effect).
     pub breakdown: Vec<super::breakdown::BreakdownStep>,
+    /// Availability and degraded windows (`[measure] slow`); reports written before it read as empty.
+    #[serde(default)]
+    pub slo: Slo,
 }
 
 /// Every figure of a report from one recording. `outcomes` may be in any order (the recorder keeps completion
@@ -64,6 +70,7 @@ pub fn measure(
         writes: rpo::writes(&sorted, t_fault, verification),
         per_second: latency::per_second(&sorted, load_end),
         breakdown: super::breakdown::breakdown(&sorted, t_fault, &r, stack_events),
+        slo: slo::slo(&sorted, params.slow.map(|d| d.as_nanos() as Nanos)),
         rto: r,
     }
 }

@@ -2,6 +2,7 @@
 //! are views of it and none recomputes a number.
 
 pub mod build;
+pub mod compare;
 pub mod cycles;
 #[cfg(test)]
 pub(crate) mod fixture;

@@ -495,6 +495,8 @@ fn summary(r: &Report) -> Vec<SummaryRow> {
             ),
             false,
         ),
+        row("availability", availability_text(r), false),
+        row("degraded windows", degraded_text(r), false),
         row(
             "writes",
             format!(
@@ -519,6 +521,35 @@ fn summary(r: &Report) -> Vec<SummaryRow> {
             false,
         ),
     ]
+}
+
+/// `99.912% (answered within 500.0 ms)`, or `99.990% (succeeded)` without `[measure] slow`.
+fn availability_text(r: &Report) -> String {
+    let slo = &r.measurement.slo;
+    let within = match slo.slow_ms {
+        Some(s) => format!("answered within {}", opt_ms(Some(s))),
+        None => "succeeded; no [measure] slow".into(),
+    };
+    match slo.availability_pct {
+        Some(a) => format!("{a:.3}% ({within})"),
+        None => "— (no requests)".into(),
+    }
+}
+
+/// `2 (3.97 s in total, longest 3.00 s; 100 slow answers)`, or a dash without `[measure] slow`.
+fn degraded_text(r: &Report) -> String {
+    let slo = &r.measurement.slo;
+    let d = &slo.degraded;
+    match slo.slow_ms {
+        Some(_) => format!(
+            "{} ({} in total, longest {}; {} slow answers)",
+            d.count,
+            opt_ms(Some(d.total_ms)),
+            opt_ms(Some(d.longest_ms)),
+            slo.slow
+        ),
+        None => "— (no [measure] slow)".into(),
+    }
 }
 
 fn latency(r: &Report) -> Vec<LatencyRow> {
@@ -613,7 +644,27 @@ mod tests {
         assert_eq!(v.summary[0].value, "2.00 s");
         assert_eq!(v.summary[5].value, "2000 sent, 200 failed (10.00%)");
         assert_eq!(v.summary[0].cells(), vec![Cell::Strong("RTO"), Cell::Text("2.00 s")]);
-        assert_eq!(v.summary.len(), 8);
+        assert_eq!(v.summary.len(), 10);
+        assert_eq!(v.summary[6].value, "90.000% (succeeded; no [measure] slow)");
+        assert_eq!(v.summary[7].value, "— (no [measure] slow)");
+    }
+
+    #[test]
+    fn availability_and_degraded_windows_read_as_sentences() {
+        let mut r = report();
+        let slo = &mut r.measurement.slo;
+        slo.slow_ms = Some(500.0);
+        slo.availability_pct = Some(99.25);
+        slo.slow = 100;
+        slo.degraded.count = 2;
+        slo.degraded.total_ms = 3970.0;
+        slo.degraded.longest_ms = 3000.0;
+        let v = View::of(&r);
+        assert_eq!(
+            (v.summary[6].label, v.summary[6].value.as_str()),
+            ("availability", "99.250% (answered within 500.0 ms)")
+        );
+        assert_eq!(v.summary[7].value, "2 (3.97 s in total, longest 3.00 s; 100 slow answers)");
     }
 
     #[test]

@@ -68,6 +68,7 @@ struct RawLoad {
 struct RawMeasure {
     recovery_ratio: Option<S<f64>>,
     stable_for: Option<S<String>>,
+    slow: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +84,8 @@ struct RawExpect {
     rto_p90_max: Option<S<String>>,
     lost_writes_total_max: Option<S<u64>>,
     flaky_max: Option<S<u64>>,
+    availability_min: Option<S<f64>>,
+    degraded_max: Option<S<String>>,
 }
 
 /// Reads and validates a scenario file (no Docker involved).
@@ -184,7 +187,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         actions.push(parse_action(&cx, index, role, a, &spec, duration)?);
     }
     super::schedule::check_overlaps(file, &actions, duration)?;
-    let expect = parse_expect(&cx, raw.expect.as_ref())?;
+    let expect = parse_expect(&cx, raw.expect.as_ref(), measure.slow.is_some())?;
     let orchestrator = match &raw.orchestrator {
         Some(o) => Some(o.get_ref().parse().map_err(|e: String| cx.err(o.span(), e))?),
         None => None,
@@ -364,10 +367,18 @@ fn parse_measure(cx: &Ctx, raw: Option<&RawMeasure>, total: Duration) -> Result<
             ),
         ));
     }
-    Ok(Params { recovery_ratio, stable_for })
+    let slow = match raw.and_then(|m| m.slow.as_ref()) {
+        Some(v) if cx.dur(v, "slow")?.is_zero() => {
+            return Err(cx.err(v.span(), format!("slow {:?} must be above 0", v.get_ref())))
+        }
+        Some(v) => Some(cx.dur(v, "slow")?),
+        None => None,
+    };
+    Ok(Params { recovery_ratio, stable_for, slow })
 }
 
-fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, ScenarioError> {
+/// `[expect]`; `slow_set`: whether `[measure] slow` is, without which nothing can be degraded.
+fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>, slow_set: bool) -> Result<Expectations, ScenarioError> {
     let Some(e) = raw else {
         return Ok(Expectations::default());
     };
@@ -376,6 +387,15 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, Scena
         if !(0.0..=1.0).contains(r.get_ref()) {
             return Err(cx.err(r.span(), format!("error_rate_max {} must be between 0 and 1", r.get_ref())));
         }
+    }
+    if let Some(a) = e.availability_min.as_ref().filter(|a| !(0.0..=100.0).contains(a.get_ref())) {
+        let msg = format!("availability_min {} must be a percentage between 0 and 100", a.get_ref());
+        return Err(cx.err(a.span(), msg));
+    }
+    if let Some(d) = e.degraded_max.as_ref().filter(|_| !slow_set) {
+        let msg =
+            format!("degraded_max {:?} needs [measure] slow: without it nothing is degraded", d.get_ref());
+        return Err(cx.err(d.span(), msg));
     }
     Ok(Expectations {
         rto_max: opt(&e.rto_max, "rto_max")?,
@@ -388,6 +408,8 @@ fn parse_expect(cx: &Ctx, raw: Option<&RawExpect>) -> Result<Expectations, Scena
         rto_p90_max: opt(&e.rto_p90_max, "rto_p90_max")?,
         lost_writes_total_max: e.lost_writes_total_max.as_ref().map(|v| *v.get_ref()),
         flaky_max: e.flaky_max.as_ref().map(|v| *v.get_ref()),
+        availability_min: e.availability_min.as_ref().map(|v| *v.get_ref()),
+        degraded_max: opt(&e.degraded_max, "degraded_max")?,
     })
 }
 
@@ -481,6 +503,18 @@ mod tests {
         assert_eq!(s.actions[2].ends_at(), Some(Duration::from_secs(7)));
         assert_eq!(s.expect.rto_max, Some(Duration::from_secs(5)));
         assert_eq!(s.measure.stable_for, Duration::from_secs(2));
+        assert_eq!(s.measure.slow, None);
+    }
+
+    #[test]
+    fn a_latency_slo_parses() {
+        let s = check(&format!(
+            "{HEAD}[measure]\nslow = \"500ms\"\n[expect]\navailability_min = 99.9\ndegraded_max = \"2s\"\n"
+        ))
+        .unwrap();
+        assert_eq!(s.measure.slow, Some(Duration::from_millis(500)));
+        assert_eq!(s.expect.availability_min, Some(99.9));
+        assert_eq!(s.expect.degraded_max, Some(Duration::from_secs(2)));
     }
 
     #[test]
@@ -727,6 +761,10 @@ mod tests {
                 "not on network \"default\"",
             ),
             ("[load]\ntimeout = \"0s\"\n".into(), 5, "timeout \"0s\" must be above 0"),
+            ("[measure]\nslow = \"0ms\"\n".into(), 5, "slow \"0ms\" must be above 0"),
+            ("[measure]\nslow = \"fast\"\n".into(), 5, "slow: "),
+            ("[expect]\navailability_min = 100.5\n".into(), 5, "availability_min 100.5 must be a percentage"),
+            ("[expect]\ndegraded_max = \"2s\"\n".into(), 5, "degraded_max \"2s\" needs [measure] slow"),
             ("[load]\nverify_timeout = \"0ms\"\n".into(), 5, "verify_timeout \"0ms\" must be above 0"),
             (entry("1s", "exec", "\"app1\"", "command = [\"\"]\n"), 8, "program \"\" is empty"),
         ] {

@@ -1,6 +1,6 @@
 //! The HTML report's charts, inline SVG drawn from the report's numbers: requests per second (successes and
-//! failures stacked) and p99 latency per second, with the faults, steps, reverts, outage windows and recovery
-//! drawn on them, and the RTO breakdown on its own time axis. Each chart comes with its legend.
+//! failures stacked) and p99 latency per second, with the faults, steps, reverts, outage windows, degraded windows and
+//! recovery drawn on them, and the RTO breakdown on its own time axis. Each chart comes with its legend.
 
 use std::fmt::Write;
 
@@ -17,6 +17,7 @@ const FAULT: &str = "#bc4c00";
 const STEP: &str = "#0969da";
 const OUTAGE: &str = "#ffebe9";
 const RECOVERING: &str = "#fff8c5";
+const DEGRADED: &str = "#ddf4ff";
 const DETECTED: &str = "#9a6700";
 const BACK: &str = "#1a7f37";
 
@@ -85,11 +86,21 @@ impl Frame {
         );
     }
 
-    /// Shaded bands behind the data: fault to recovery, and each outage window.
+    /// Shaded bands behind the data: fault to recovery, each degraded window and each outage window.
     fn bands(&self, s: &mut String, r: &Report) {
         let m = &r.measurement;
         if let (Some(f), Some(rec)) = (r.t_fault_ms, m.rto.t_recovered_ms) {
             self.band(s, f / 1000.0, rec / 1000.0, RECOVERING, "fault to stable recovery (RTO)");
+        }
+        for w in &m.slo.degraded.windows {
+            let (a, b) = (w.start_ms / 1000.0, (w.start_ms + w.length_ms) / 1000.0);
+            let title = format!(
+                "degraded window: {} from {a:.3} s, {} answers slower than {}",
+                opt_ms(Some(w.length_ms)),
+                w.slow_requests,
+                opt_ms(m.slo.slow_ms)
+            );
+            self.band(s, a, b, DEGRADED, &title);
         }
         for w in &m.outages.windows {
             let (a, b) = (w.start_ms / 1000.0, (w.start_ms + w.length_ms) / 1000.0);
@@ -323,6 +334,7 @@ pub fn clients(s: &mut String, r: &Report) {
             (P99, "p99 latency from the intended send time"),
             (RECOVERING, "fault to stable recovery"),
             (OUTAGE, "outage window"),
+            (DEGRADED, "degraded window (answers slower than [measure] slow)"),
         ],
     );
     latency_chart(s, r);
@@ -405,6 +417,25 @@ mod tests {
         assert!(throughput.contains("second 5: 0 ok, 100 failed"));
         let latency = svg.split("</svg>").nth(1).unwrap();
         assert!(latency.contains("outage window: 2.00 s from 5.000 s"), "bands behind the latency line");
+        assert!(!latency.contains("degraded window:"));
+    }
+
+    #[test]
+    fn degraded_windows_are_bands_too() {
+        let mut r = report();
+        r.measurement.slo.slow_ms = Some(500.0);
+        r.measurement.slo.degraded.windows.push(crate::measure::slo::DegradedWindow {
+            start_ms: 8000.0,
+            length_ms: 1500.0,
+            slow_requests: 12,
+        });
+        let svg = clients_svg(&r);
+        let latency = svg.split("</svg>").nth(1).unwrap();
+        assert!(
+            latency.contains("degraded window: 1.50 s from 8.000 s, 12 answers slower than 500.0 ms"),
+            "{latency}"
+        );
+        assert!(latency.contains(&format!("fill=\"{DEGRADED}\"")));
     }
 
     #[test]
