@@ -52,6 +52,10 @@ struct RawLoad {
     timeout: Option<S<String>>,
     max_in_flight: Option<S<i64>>,
     target: Option<S<String>>,
+    tls_insecure: Option<S<bool>>,
+    tls_ca: Option<S<String>>,
+    tls_server_name: Option<S<String>>,
+    host: Option<S<String>>,
     settle: Option<S<String>>,
     verify_timeout: Option<S<String>>,
 }
@@ -123,8 +127,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         .flatten()
         .collect();
     let vars = super::vars::Vars::read(file, text, &shell, |n| std::env::var(n).ok())?;
+    let mut https = false;
     if let Some(t) = raw.load.as_mut().and_then(|l| l.get_mut().target.as_mut()) {
-        super::overrides::strip_scheme(file, text, t)?;
+        https = super::overrides::strip_scheme(file, text, t)?;
     }
     let cx = Ctx { file, text };
     let stack_arg = stack_argument(file, raw.stack.get_ref());
@@ -143,7 +148,16 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         let given = raw.duration.get_ref();
         return Err(cx.err(raw.duration.span(), format!("duration {given:?} must be at least 1s")));
     }
-    let load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
+    let mut load = parse_load(&cx, raw.load.as_ref(), (&spec, raw.stack.span()), duration)?;
+    if let Some(l) = raw.load.as_ref().map(|l| l.get_ref()) {
+        let keys = super::tls::RawTls {
+            insecure: l.tls_insecure.clone(),
+            ca: l.tls_ca.clone(),
+            server_name: l.tls_server_name.clone(),
+            host: l.host.clone(),
+        };
+        load.client = super::tls::read(&cx, https, keys)?;
+    }
     let measure = parse_measure(&cx, raw.measure.as_ref(), duration)?;
     let mut actions = Vec::new();
     let entries = raw
@@ -289,6 +303,7 @@ fn parse_load(
         timeout,
         max_in_flight,
         target,
+        client: Default::default(),
         settle: cx.opt_dur(&l.and_then(|l| l.settle.clone()), "settle", Duration::from_secs(3))?,
         verify_timeout: cx.opt_dur(
             &l.and_then(|l| l.verify_timeout.clone()),
