@@ -7,6 +7,7 @@
 //! A handshake that fails is the request's [`Failure::Tls`], never retried within the request.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::net::TcpStream;
@@ -57,6 +58,8 @@ pub enum TlsError {
 pub struct Tls {
     connector: TlsConnector,
     name: ServerName<'static>,
+    /// Whether a refused handshake's reason was logged: once per target, not once per request.
+    told: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Tls {
@@ -88,14 +91,17 @@ impl Tls {
         let bare = name_text.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_owned())
             .map_err(|_| TlsError::ServerName { name: name_text.to_owned() })?;
-        Ok(Tls { connector: TlsConnector::from(Arc::new(config)), name })
+        Ok(Tls { connector: TlsConnector::from(Arc::new(config)), name, told: Arc::default() })
     }
 
     /// The handshake on a connected socket. A refusal by either side (certificate, alert, protocol) is
-    /// [`Failure::Tls`]; a socket error during it is classified as any other.
+    /// [`Failure::Tls`], its reason logged once; a socket error during it is classified as any other.
     pub async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, Failure> {
         self.connector.connect(self.name.clone(), tcp).await.map_err(|e| {
-            if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            if let Some(reason) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                if !self.told.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("TLS handshake with {:?} refused: {reason}", self.name);
+                }
                 Failure::Tls
             } else {
                 classify::io_kind(e.kind())
