@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # hadrill's benchmarks (issue "Benchmarks"): prints a table of figures, side by side in one run.
 #
-#   bench/run.sh [all|throughput|rate|rto|memory]      (default: throughput rate rto)
+#   bench/run.sh [all|throughput|https|rate|rto|memory]      (default: throughput https rate rto)
 #
 # - throughput: hadrill `load --rate max` vs wrk (Debian package) vs oha (cargo install, never vendored),
 #   same connections and duration, against nginx (Debian package) serving a fixed 200 on 127.0.0.1, each run
 #   RUNS times alternately; medians and ratios.
+# - https: hadrill `load --rate max --insecure` vs `oha --insecure` against the same nginx with TLS (a
+#   self-signed certificate made by openssl for the run), closed loop: req/s and whole-process CPU µs per
+#   request, medians of RUNS alternating runs.
 # - rate: hadrill `load --rate N` at 1k, 5k, 20k req/s: achieved rate and p99 send lag.
 # - rto: the ground-truth outage (demo service) of 500 ms, 2 s and 10 s at 200 and 2000 req/s: |measured - true|.
 # - memory: peak RSS of a drill at 5k req/s for MEMORY_DURATION (default 10m), and its wall time minus duration.
@@ -18,6 +21,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
 MEMORY_DURATION=${MEMORY_DURATION:-10m}
 PORT=18089
+TLS_PORT=18443
 WORK=$(mktemp -d)
 # The drills' reports stay after the run, for a look at any figure that surprises.
 REPORTS=$ROOT/target/bench-reports
@@ -46,6 +50,8 @@ setup() {
 }
 
 start_nginx() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
   cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;
 pid $WORK/nginx.pid;
@@ -56,6 +62,13 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$PORT;
+    location / { return 200 "ok\n"; }
+  }
+  server {
+    listen 127.0.0.1:$TLS_PORT ssl;
+    ssl_certificate $WORK/cert.pem;
+    ssl_certificate_key $WORK/key.pem;
+    ssl_session_cache shared:tls:1m;
     location / { return 200 "ok\n"; }
   }
 }
@@ -91,6 +104,42 @@ throughput() {
   printf "| hadrill load --rate max | %s | %.0f | 1.00 |\n" "$(paste -sd' ' "$WORK/h" | awk '{for(i=1;i<=NF;i++) printf "%.0f ", $i}')" "$h"
   printf "| wrk -t2 | %s | %.0f | %.2f |\n" "$(paste -sd' ' "$WORK/w" | awk '{for(i=1;i<=NF;i++) printf "%.0f ", $i}')" "$w" "$(echo "$h / $w" | bc -l)"
   printf "| oha | %s | %.0f | %.2f |\n" "$(paste -sd' ' "$WORK/o" | awk '{for(i=1;i<=NF;i++) printf "%.0f ", $i}')" "$o" "$(echo "$h / $o" | bc -l)"
+  echo
+}
+
+# Runs a command, its standard output into file $1; prints the CPU seconds (user + system) it used.
+cpu_of() {
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL, check=True)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(u.ru_utime + u.ru_stime)
+PY
+}
+
+https() {
+  need_oha
+  local url="https://127.0.0.1:$TLS_PORT/" h o
+  : > "$WORK/hs"; : > "$WORK/os"
+  for i in $(seq "$RUNS"); do
+    c=$(cpu_of "$WORK/hj" "$HADRILL" load "$url" --insecure --rate max --connections "$CONNECTIONS" \
+      --duration "$DURATION" --json)
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["throughput_rps"], 1e6*float(sys.argv[2])/max(1,j["requests"]))' \
+      "$WORK/hj" "$c" >> "$WORK/hs"
+    c=$(cpu_of "$WORK/oj" "$OHA" --insecure -z "$DURATION" -c "$CONNECTIONS" --no-tui --output-format json "$url")
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; n=s["requestsPerSec"]; print(n, 1e6*float(sys.argv[2])/max(1,n*s["total"]))' \
+      "$WORK/oj" "$c" >> "$WORK/os"
+  done
+  echo "## HTTPS: nginx with TLS (self-signed, ECDSA P-256), $CONNECTIONS connections, $DURATION, $RUNS runs each, alternating (medians)"
+  echo
+  echo "| tool | runs (req/s) | median req/s | CPU µs per request | hadrill / tool (req/s) |"
+  echo "|---|---|---|---|---|"
+  h=$(cut -d' ' -f1 "$WORK/hs" | median); o=$(cut -d' ' -f1 "$WORK/os" | median)
+  printf "| hadrill load --insecure --rate max | %s| %.0f | %.1f | 1.00 |\n" "$(cut -d' ' -f1 "$WORK/hs" | awk '{printf "%.0f ", $1}')" \
+    "$h" "$(cut -d' ' -f2 "$WORK/hs" | median)"
+  printf "| oha --insecure | %s| %.0f | %.1f | %.2f |\n" "$(cut -d' ' -f1 "$WORK/os" | awk '{printf "%.0f ", $1}')" \
+    "$o" "$(cut -d' ' -f2 "$WORK/os" | median)" "$(echo "$h / $o" | bc -l)"
   echo
 }
 
@@ -224,9 +273,10 @@ modes=${1:-default}
 start_nginx
 case "$modes" in
   throughput) throughput ;;
+  https) https ;;
   rate) rate ;;
   rto) stop_nginx; rto ;;
   memory) stop_nginx; memory ;;
-  all) throughput; rate; stop_nginx; rto; memory ;;
-  *) throughput; rate; stop_nginx; rto ;;
+  all) throughput; https; rate; stop_nginx; rto; memory ;;
+  *) throughput; https; rate; stop_nginx; rto ;;
 esac

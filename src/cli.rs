@@ -125,7 +125,8 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Load only: the drills' open-model engine against any HTTP URL on 127.0.0.1, for a steady-state baseline.
+    /// Load only: the drills' open-model engine against any HTTP(S) URL on 127.0.0.1, for a steady-state
+    /// baseline.
     Load {
         url: String,
         /// Requests per second, or `max` (as fast as the connections allow).
@@ -138,9 +139,8 @@ pub enum Command {
         connections: usize,
         #[arg(long, default_value = "2s", value_parser = duration::parse)]
         timeout: Duration,
-        /// Allow a target that is not on 127.0.0.1.
-        #[arg(long)]
-        allow_remote: bool,
+        #[command(flatten)]
+        reach: LoadTargetArgs,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -214,8 +214,8 @@ async fn dispatch(command: Command) -> Result<i32> {
             Ok(if doctor::drill_can_run(&checks) { exit_codes::OK } else { exit_codes::UNUSABLE })
         }
         Command::Check { scenarios } => Ok(check(&scenarios)),
-        Command::Load { url, rate, duration, connections, timeout, allow_remote, json } => {
-            load_only(&url, &rate, duration, connections, timeout, allow_remote, json).await
+        Command::Load { url, rate, duration, connections, timeout, reach, json } => {
+            load_only(&url, &rate, duration, connections, timeout, &reach, json).await
         }
         Command::Render { report } => render(&report),
         Command::Schema => {
@@ -479,19 +479,48 @@ fn exit_code(v: report::Verdict) -> i32 {
     }
 }
 
+/// `hadrill load`'s target flags: where it may go, and how an `https://` URL is trusted and named.
+#[derive(clap::Args, Debug)]
+pub struct LoadTargetArgs {
+    /// Allow a target that is not on 127.0.0.1.
+    #[arg(long)]
+    allow_remote: bool,
+    /// https: accept any certificate (self-signed).
+    #[arg(long, conflicts_with = "ca")]
+    insecure: bool,
+    /// https: trust only the certificates in this PEM file.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// https: the name sent in SNI and checked against the certificate (default: the URL's host).
+    #[arg(long, value_name = "NAME")]
+    server_name: Option<String>,
+    /// The `Host` header to send (default: the URL's host and port).
+    #[arg(long, value_name = "HOST")]
+    host: Option<String>,
+}
+
 async fn load_only(
     url: &str,
     rate: &str,
     duration: Duration,
     connections: usize,
     timeout: Duration,
-    allow_remote: bool,
+    args: &LoadTargetArgs,
     json: bool,
 ) -> Result<i32> {
-    let reach = if allow_remote { Reach::Remote } else { Reach::Loopback };
+    let reach = if args.allow_remote { Reach::Remote } else { Reach::Loopback };
     let checked = HttpUrl::parse(url, reach)?;
     let rate = load_limits(rate, duration, connections, timeout)?;
-    let target = crate::load::http1::Target::checked(&checked).await?;
+    let tls = crate::load::tls::TlsOptions {
+        insecure: args.insecure,
+        ca: args.ca.clone(),
+        server_name: args.server_name.clone(),
+    };
+    let target = crate::load::http1::Target::checked(&checked)
+        .await?
+        .with_tls(&tls)
+        .map_err(crate::load::ProbeError::from)?
+        .with_host(args.host.as_deref());
     let cfg = crate::load::LoadConfig {
         probe: std::sync::Arc::new(crate::load::http_probe::GetProbe::new(target)),
         rate,

@@ -1,5 +1,5 @@
 //! URLs hadrill sends traffic to, parsed once with the `url` crate and checked on what was parsed: plain
-//! `http://`, no user or password, a port in range, and a loopback host (127.0.0.0/8, `::1`, `localhost`)
+//! `http://` or `https://`, no user or password, a port in range, and a loopback host (127.0.0.0/8, `::1`, `localhost`)
 //! unless remote targets are allowed. The checked URL carries the exact address the client then connects to,
 //! so the text is never read twice (a hand-written split once read the host before the last `:` while the
 //! client connected to the host after the `@`).
@@ -25,7 +25,7 @@ pub struct UrlError {
     pub reason: String,
 }
 
-/// A parsed and checked `http://` URL.
+/// A parsed and checked `http://` or `https://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     url: Url,
@@ -38,8 +38,8 @@ impl HttpUrl {
     pub fn parse(text: &str, reach: Reach) -> Result<HttpUrl, UrlError> {
         let refuse = |reason: String| UrlError { url: text.to_owned(), reason };
         let url = Url::parse(text.trim()).map_err(|e| refuse(parse_reason(text, e)))?;
-        if url.scheme() != "http" {
-            return Err(refuse(format!("must start with http:// (not {}://)", url.scheme())));
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(refuse(format!("must start with http:// or https:// (not {}://)", url.scheme())));
         }
         if !url.username().is_empty() || url.password().is_some() || authority(text).contains('@') {
             return Err(refuse("must not carry a user or password (no `@` before the host)".into()));
@@ -63,7 +63,17 @@ impl HttpUrl {
         self.url.as_str()
     }
 
-    /// The `Host` header: the host, and the port when the URL names one that is not 80.
+    /// Whether the URL is `https://`.
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// The host as written in a URL (`127.0.0.1`, `[::1]`, `localhost`): the default TLS server name.
+    pub fn host_text(&self) -> String {
+        self.host.to_string()
+    }
+
+    /// The `Host` header: the host, and the port when the URL names one that is not the scheme's default.
     pub fn authority(&self) -> String {
         match self.url.port() {
             Some(p) => format!("{}:{p}", self.host),
@@ -152,6 +162,11 @@ mod tests {
         let u = loopback("http://127.0.0.1:8080/api?x=1").unwrap();
         assert_eq!((u.authority(), u.path_and_query()), ("127.0.0.1:8080".into(), "/api?x=1".into()));
         assert_eq!(loopback("http://localhost").unwrap().authority(), "localhost");
+        let u = loopback("https://localhost/").unwrap();
+        assert!(u.is_https() && !loopback("http://[::1]/").unwrap().is_https());
+        assert_eq!((u.authority(), u.host_text()), ("localhost".into(), "localhost".into()));
+        assert_eq!(u.socket_addr().await.unwrap(), "127.0.0.1:443".parse().unwrap());
+        assert_eq!(loopback("https://[::1]:8443/").unwrap().authority(), "[::1]:8443");
     }
 
     #[test]
@@ -172,6 +187,8 @@ mod tests {
             let e = loopback(text).unwrap_err();
             assert!(e.contains("not on this machine") && e.contains(text), "{text}: {e}");
         }
+        let e = loopback("https://10.0.0.1:443/").unwrap_err();
+        assert!(e.contains("not on this machine"), "the loopback rule holds for https: {e}");
         assert!(HttpUrl::parse("http://10.0.0.1:8080/", Reach::Remote).is_ok());
         assert!(HttpUrl::parse("http://a:b@10.0.0.1/", Reach::Remote).is_err());
         assert!(loopback("http://127.0.0.1/kv?owner=a@b").is_ok(), "an @ after the host is data");
@@ -183,8 +200,7 @@ mod tests {
         assert!(e.contains("port \"99999\"") && e.contains("1 to 65535"), "{e}");
         assert!(loopback("http://127.0.0.1:0/").unwrap_err().contains("port 0"));
         assert!(loopback("http://127.0.0.1:-1/").unwrap_err().contains("port"));
-        assert!(loopback("https://127.0.0.1/").unwrap_err().contains("http://"));
-        assert!(loopback("ftp://127.0.0.1/").unwrap_err().contains("http://"));
+        assert!(loopback("ftp://127.0.0.1/").unwrap_err().contains("http:// or https://"));
         assert!(loopback("127.0.0.1:8080").unwrap_err().contains("http://"));
         assert!(loopback("not a url").unwrap_err().contains("\"not a url\" is not a URL"));
         assert!(loopback("http://").unwrap_err().contains("\"http://\""));

@@ -82,6 +82,8 @@ pub enum Failure {
     Reset,
     /// Any other transport error.
     Transport,
+    /// The TLS handshake failed (certificate refused, alert, protocol): the request was never sent.
+    Tls,
     /// Never sent: the in-flight cap was reached at its intended time (the server was stalling).
     Missed,
 }
@@ -89,7 +91,10 @@ pub enum Failure {
 impl Failure {
     /// True when the request certainly did not take effect (a definite error answer, or never delivered).
     pub fn is_definite(self) -> bool {
-        matches!(self, Failure::Status(_) | Failure::Refused | Failure::Rejected | Failure::Missed)
+        matches!(
+            self,
+            Failure::Status(_) | Failure::Refused | Failure::Rejected | Failure::Missed | Failure::Tls
+        )
     }
 
     pub fn label(self) -> String {
@@ -100,6 +105,7 @@ impl Failure {
             Failure::Rejected => "server_error".into(),
             Failure::Reset => "connection_reset".into(),
             Failure::Transport => "transport_error".into(),
+            Failure::Tls => "tls_error".into(),
             Failure::Missed => "missed_send".into(),
         }
     }

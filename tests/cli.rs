@@ -109,7 +109,8 @@ fn load_refuses_urls_that_are_not_what_they_seem_before_connecting() {
         ("http://127.0.0.1:@10.0.0.1/", "user or password"),
         ("http://127.0.0.1:99999/", "port \"99999\""),
         ("http://10.0.0.1:80/", "not on this machine"),
-        ("https://127.0.0.1/", "http://"),
+        ("ftp://127.0.0.1/", "http:// or https://"),
+        ("https://10.0.0.1:443/", "not on this machine"),
     ] {
         let started = std::time::Instant::now();
         let (code, err) = hadrill(&["load", url, "--duration", "1s", "--rate", "5"]);
@@ -118,6 +119,17 @@ fn load_refuses_urls_that_are_not_what_they_seem_before_connecting() {
         assert!(!err.contains("requests"), "{url}: no load ran: {err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{url}: refused at once");
     }
+}
+
+#[test]
+fn load_refuses_a_missing_ca_file_before_connecting() {
+    let (code, err) =
+        hadrill(&["load", "https://127.0.0.1:1/", "--ca", "/nonexistent/ca.pem", "--duration", "1s"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("tls ca file \"/nonexistent/ca.pem\""), "{err}");
+    let (code, err) = hadrill(&["load", "https://127.0.0.1:1/", "--ca", "x.pem", "--insecure"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--insecure") && err.contains("--ca"), "clap names the conflict: {err}");
 }
 
 #[test]

@@ -368,7 +368,13 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
         scenario::Probe::Http => {
             let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
             let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
-            let target = load::http1::Target::resolve(&format!("http://{addr}")).await?;
+            let client = &sc.load.client;
+            let scheme = if client.https { "https" } else { "http" };
+            let target = load::http1::Target::resolve(&format!("{scheme}://{addr}"))
+                .await?
+                .with_tls(&client.tls)
+                .map_err(ProbeError::from)?
+                .with_host(client.host.as_deref());
             Arc::new(load::http_probe::KvProbe::new(target, &settings))
         }
         scenario::Probe::Postgres => {

@@ -14,6 +14,8 @@ pub enum ProbeError {
     },
     #[error("{0}")]
     Target(#[from] crate::target::UrlError),
+    #[error("{0}")]
+    Tls(#[from] super::tls::TlsError),
     #[error("url {url:?}: {reason}")]
     Url { url: String, reason: &'static str },
     #[error("url {url:?}: cannot resolve {host}: {source}")]

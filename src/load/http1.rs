@@ -9,46 +9,79 @@
 //! dispatch channel and two buffers, about 30 KiB, and a saturated drill holds thousands of them in flight.
 //! Here a connection is its socket and one small buffer; answers are parsed with `httparse` and their bodies
 //! (Content-Length, chunked, or to the end of the connection) are counted and discarded, never kept.
+//! An `https://` target's connections are TLS streams over the same sockets ([`super::tls`]): the probes
+//! see no difference.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::classify;
+use super::tls::{Tls, TlsError, TlsOptions};
 use super::ProbeError;
 use crate::target::{HttpUrl, Reach, UrlError};
 use crate::timeline::Failure;
 
-/// Where requests go: the target's socket address, its `Host` header and the path prefix of its URL.
+/// Where requests go: the target's socket address, its `Host` header, the path prefix of its URL, and for an
+/// `https://` URL the TLS setup its connections share.
 #[derive(Debug, Clone)]
 pub struct Target {
     url: String,
     addr: SocketAddr,
-    /// The `Host` header's value: the URL's authority.
+    /// The `Host` header's value: the URL's authority unless overridden ([`Target::with_host`]).
     host: String,
     /// The URL's path and query, without a trailing `/` when it is only `/`.
     base_path: String,
+    tls: Option<Tls>,
+    /// The URL's host, the default TLS server name.
+    url_host: String,
 }
 
 impl Target {
-    /// Parses an `http://host[:port][/path]` URL on this machine (see [`crate::target`]) and fixes its address.
+    /// Parses an `http[s]://host[:port][/path]` URL on this machine (see [`crate::target`]) and fixes its
+    /// address; an `https://` one trusts the system's CA bundle (see [`Target::with_tls`]).
     pub async fn resolve(url: &str) -> Result<Target, ProbeError> {
         let checked = HttpUrl::parse(url, Reach::Loopback)?;
-        Ok(Target::checked(&checked).await?)
+        let target = Target::checked(&checked).await?;
+        if checked.is_https() {
+            return Ok(target.with_tls(&TlsOptions::default())?);
+        }
+        Ok(target)
     }
 
-    /// The target of a URL already checked: requests go to exactly the address that was checked.
+    /// The target of a URL already checked: requests go to exactly the address that was checked. An
+    /// `https://` URL needs [`Target::with_tls`] before its first request.
     pub async fn checked(url: &HttpUrl) -> Result<Target, UrlError> {
         let addr = url.socket_addr().await?;
         let path = url.path_and_query();
         let base_path = if path == "/" { String::new() } else { path };
         let url_text = url.as_str().trim_end_matches('/').to_owned();
-        Ok(Target { url: url_text, addr, host: url.authority(), base_path })
+        let url_host = url.host_text();
+        Ok(Target { url: url_text, addr, host: url.authority(), base_path, tls: None, url_host })
+    }
+
+    /// Speaks TLS on this target's connections, trusted and named as `options` say. Only for `https://`
+    /// URLs: a plain `http://` URL keeps plain connections.
+    pub fn with_tls(mut self, options: &TlsOptions) -> Result<Target, TlsError> {
+        if self.url.starts_with("https://") {
+            self.tls = Some(Tls::new(options, &self.url_host)?);
+        }
+        Ok(self)
+    }
+
+    /// Sends `host` as the `Host` header instead of the URL's authority (a virtual host behind the port).
+    pub fn with_host(mut self, host: Option<&str>) -> Target {
+        if let Some(h) = host {
+            self.host = h.to_owned();
+        }
+        self
     }
 
     /// The URL as given, without a trailing `/`.
@@ -65,11 +98,62 @@ impl Target {
     }
 }
 
+/// An open connection: the socket itself, or a TLS session over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// One keep-alive connection, opened on first use and again after a failure. The answer is read through
-/// [`AsyncRead`] only, so a TLS stream can take the socket's place.
+/// [`AsyncRead`] only, so a TLS stream takes the socket's place for `https://` targets.
 #[derive(Default)]
 pub struct Conn {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     /// The request being written, then the answer being read: reused from one request to the next.
     buf: Vec<u8>,
 }
@@ -156,7 +240,7 @@ impl Conn {
         sink: Option<&mut Vec<u8>>,
         timeout: Duration,
     ) -> Result<(u16, bool), Failure> {
-        if self.stream.as_ref().is_some_and(|s| !idle_and_open(s)) {
+        if self.stream.as_ref().is_some_and(|s| !idle_and_open(s.socket())) {
             self.stream = None;
         }
         let stream = match &mut self.stream {
@@ -410,18 +494,19 @@ impl Chunked {
     }
 }
 
-/// Opens a connection, bounded by the smaller of `timeout` and one second (a black-holed connect is a
-/// timeout either way, and the next request retries sooner).
-async fn connect(target: &Target, timeout: Duration) -> Result<TcpStream, Failure> {
+/// Opens a connection (and its TLS session), bounded by the smaller of `timeout` and one second (a
+/// black-holed connect is a timeout either way, and the next request retries sooner).
+async fn connect(target: &Target, timeout: Duration) -> Result<Stream, Failure> {
     let limit = timeout.min(Duration::from_secs(1));
-    match tokio::time::timeout(limit, TcpStream::connect(target.addr)).await {
-        Ok(Ok(s)) => {
-            let _ = s.set_nodelay(true);
-            Ok(s)
+    let open = async {
+        let s = TcpStream::connect(target.addr).await.map_err(|e| classify::io_kind(e.kind()))?;
+        let _ = s.set_nodelay(true);
+        match &target.tls {
+            None => Ok(Stream::Plain(s)),
+            Some(tls) => Ok(Stream::Tls(Box::new(tls.handshake(s).await?))),
         }
-        Ok(Err(e)) => Err(classify::io_kind(e.kind())),
-        Err(_) => Err(Failure::Timeout),
-    }
+    };
+    tokio::time::timeout(limit, open).await.unwrap_or(Err(Failure::Timeout))
 }
 
 /// Idle connections shared by request tasks that come and go (the open model).
@@ -459,7 +544,9 @@ mod tests {
         let t = Target::resolve("http://localhost/api?x=1").await.unwrap();
         assert_eq!(t.addr.port(), 80);
         assert_eq!(t.path(""), "/api?x=1");
-        assert!(Target::resolve("https://127.0.0.1/").await.unwrap_err().to_string().contains("http://"));
+        assert!(Target::resolve("ftp://127.0.0.1/").await.unwrap_err().to_string().contains("https://"));
+        assert!(Target::resolve("https://127.0.0.1/").await.unwrap().tls.is_some());
+        assert!(t.tls.is_none());
         assert!(Target::resolve("http://127.0.0.1:80@10.0.0.1/")
             .await
             .unwrap_err()

@@ -2,7 +2,7 @@
 //! in-flight cap whose overflow is counted) driving one [`Probe`] (the demo key-value API, a plain GET,
 //! PostgreSQL, Redis), and the read-back of every written sequence number after the drill.
 //!
-//! Imports run one way: `engine` -> `probe` -> `http1` -> `classify`; the probes -> `probe`, `keys`,
+//! Imports run one way: `engine` -> `probe` -> `http1` -> `tls`, `classify`; the probes -> `probe`, `keys`,
 //! `verify`, `error`; nothing here imports `observe`.
 
 pub mod classify;
@@ -16,6 +16,7 @@ pub mod probe;
 pub mod redis_probe;
 pub mod summary;
 pub mod template;
+pub mod tls;
 pub mod verify;
 pub mod workload;
 

@@ -9,6 +9,7 @@ pub mod overrides;
 pub mod parse;
 pub mod pick;
 mod schedule;
+pub mod tls;
 pub mod vars;
 pub mod workload;
 

@@ -60,6 +60,8 @@ pub struct Load {
     pub max_in_flight: usize,
     /// `service:port` of the HTTP endpoint; `None` means the stack's `x-hadrill.http`.
     pub target: Option<String>,
+    /// `https://` and its TLS options, the `Host` override.
+    pub client: super::tls::LoadClient,
     /// Pause between the end of the load and the read-back of written keys.
     pub settle: Duration,
     /// How long the read-back may keep retrying before RPO is declared unknown.

@@ -1,8 +1,7 @@
 //! What a scenario says about its stack, so that a user's compose file needs no `x-hadrill:` section: the
 //! observers (`[observe]`, with PostgreSQL logins that may take `${VAR}` secrets), the Compose `profiles` to
 //! enable, and (from `hadrill run --env-file`) the env file. Whatever the scenario says wins over the file.
-//! `[load] target` is read here too: `service:port`, `http://service:port`, and `https://` refused until the
-//! load engine speaks TLS.
+//! `[load] target` is read here too: `service:port`, `http://service:port` or `https://service:port`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -79,33 +78,28 @@ fn service_port(
     }
 }
 
-/// `[load] target` without its `http://` scheme (and any trailing `/`); `https://` is refused for now.
-pub fn strip_scheme(file: &Path, text: &str, target: &mut S<String>) -> Result<(), ScenarioError> {
+/// `[load] target` without its `http://` or `https://` scheme (and any trailing `/`); true for `https://`.
+pub fn strip_scheme(file: &Path, text: &str, target: &mut S<String>) -> Result<bool, ScenarioError> {
     let v = target.get_ref().trim().to_string();
-    if v.to_ascii_lowercase().starts_with("https://") {
-        return Err(err(
-            file,
-            text,
-            target.span(),
-            format!(
-                "target {v:?}: https comes with TLS in the load engine (next); drill the plain-HTTP port for now"
-            ),
-        ));
-    }
+    let https = v.to_ascii_lowercase().starts_with("https://");
     let bare = match v.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest.trim_end_matches('/').to_string(),
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            rest.trim_end_matches('/').to_string()
+        }
         Some((scheme, _)) => {
             return Err(err(
                 file,
                 text,
                 target.span(),
-                format!("target {v:?}: scheme {scheme:?} is not http (write service:port)"),
+                format!("target {v:?}: scheme {scheme:?} is not http or https (write service:port)"),
             ))
         }
         None => v,
     };
     *target.get_mut() = bare;
-    Ok(())
+    Ok(https)
 }
 
 impl StackOverrides {
@@ -258,11 +252,8 @@ mod tests {
         assert!(e.message.contains("service:port"), "{}", e.message);
         let e = check(&format!("{HEAD}[observe]\nredis = [\"x:1\"]\n")).unwrap_err();
         assert!(e.message.contains("redis"), "{}", e.message);
-        let e = check(&format!("{HEAD}[load]\ntarget = \"https://lb:8443\"\n")).unwrap_err();
-        assert_eq!((e.line, e.col), (5, 10));
-        assert!(e.message.contains("TLS"), "{}", e.message);
         let e = check(&format!("{HEAD}[load]\ntarget = \"ftp://lb:21\"\n")).unwrap_err();
-        assert!(e.message.contains("not http"), "{}", e.message);
+        assert!(e.message.contains("not http or https"), "{}", e.message);
         let e = check(&format!("profiles = [\"debug\"]\n{HEAD}")).unwrap_err();
         assert!(e.message.contains("profile \"debug\" is used by no service"), "{}", e.message);
     }

@@ -56,6 +56,10 @@ struct RawLoad {
     timeout: Option<S<String>>,
     max_in_flight: Option<S<i64>>,
     target: Option<S<String>>,
+    tls_insecure: Option<S<bool>>,
+    tls_ca: Option<S<String>>,
+    tls_server_name: Option<S<String>>,
+    host: Option<S<String>>,
     settle: Option<S<String>>,
     verify_timeout: Option<S<String>>,
     keep_alive: Option<S<bool>>,
@@ -137,8 +141,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         .flatten()
         .collect();
     let vars = super::vars::Vars::read(file, text, &shell, |n| std::env::var(n).ok())?;
+    let mut https = false;
     if let Some(t) = raw.load.as_mut().and_then(|l| l.target.as_mut()) {
-        super::overrides::strip_scheme(file, text, t)?;
+        https = super::overrides::strip_scheme(file, text, t)?;
     }
     let cx = Ctx { file, text };
     let stack_arg = stack_argument(file, raw.stack.get_ref());
@@ -168,6 +173,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         raw.verify.as_ref(),
     )?
     .map(std::sync::Arc::new);
+    if let Some(l) = raw.load.as_ref() {
+        let keys = super::tls::RawTls {
+            insecure: l.tls_insecure.clone(),
+            ca: l.tls_ca.clone(),
+            server_name: l.tls_server_name.clone(),
+            host: l.host.clone(),
+        };
+        load.client = super::tls::read(&cx, https, keys)?;
+    }
     let measure = parse_measure(&cx, raw.measure.as_ref(), duration)?;
     let mut actions = Vec::new();
     let entries = raw
@@ -320,6 +334,7 @@ fn parse_load(
         timeout,
         max_in_flight,
         target,
+        client: Default::default(),
         settle: cx.opt_dur(&l.and_then(|l| l.settle.clone()), "settle", Duration::from_secs(3))?,
         verify_timeout: cx.opt_dur(
             &l.and_then(|l| l.verify_timeout.clone()),
