@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -18,8 +18,12 @@ use super::probe::{Pick, Probe, ReadingBack, Request, Sending, Settings};
 use super::template::{Template, Values};
 use super::verify::retry_until;
 use super::ProbeError;
-use crate::scenario::workload::{Header, VerifySpec, Workload};
+use crate::scenario::workload::{Header, OkSet, VerifySpec, Workload};
 use crate::timeline::{Failure, Kind, SeqSet, Verification};
+use http::Method;
+
+/// How long one read-back GET may take.
+const VERIFY_GET_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The workload probe.
 #[derive(Debug)]
@@ -112,32 +116,8 @@ impl Probe for WorkloadProbe {
             match &self.workload.verify {
                 None => Verification::Failed(crate::measure::rpo::NO_WRITES.into()),
                 Some(VerifySpec::Http { path, headers, present, absent, concurrency }) => {
-                    let client = crate::http::client(Duration::from_secs(10), *concurrency);
-                    retry_until(limit, "one GET per key", || async {
-                        let found = futures_util::stream::iter(1..=max_seq)
-                            .map(|seq| {
-                                let req = self.get(&client, path, headers, seq);
-                                async move {
-                                    let code = req.send().await.map_err(|source| ProbeError::Http {
-                                        what: "read-back GET",
-                                        source,
-                                    })?;
-                                    let code = code.status().as_u16();
-                                    if present.accepts(code) {
-                                        Ok(Some(seq))
-                                    } else if absent.accepts(code) {
-                                        Ok(None)
-                                    } else {
-                                        let answer = format!("{code} for write {seq}");
-                                        Err(ProbeError::Answer { what: "read-back GET", answer })
-                                    }
-                                }
-                            })
-                            .buffer_unordered(*concurrency)
-                            .collect::<Vec<Result<Option<u32>, ProbeError>>>()
-                            .await;
-                        let found: Result<Vec<Option<u32>>, ProbeError> = found.into_iter().collect();
-                        Ok(SeqSet::from(found?.into_iter().flatten().collect::<Vec<u32>>()))
+                    retry_until(limit, "one GET per key", || {
+                        self.each_key(max_seq, path, headers, present, absent, *concurrency)
                     })
                     .await
                 }
@@ -183,6 +163,60 @@ impl WorkloadProbe {
         let v = self.values_of(seq);
         let url = format!("{}{}", self.target.url(), path.render(&v));
         headers.iter().fold(client.get(url), |b, h| b.header(h.name.as_str(), h.value.render(&v)))
+    }
+
+    /// One GET per written key through the engine's own client (so https targets read back with the load's
+    /// TLS settings), `concurrency` connections each taking every `concurrency`-th key.
+    async fn each_key(
+        &self,
+        max_seq: u32,
+        path: &Template,
+        headers: &[Header],
+        present: &OkSet,
+        absent: &OkSet,
+        concurrency: usize,
+    ) -> Result<SeqSet, ProbeError> {
+        let workers = concurrency.max(1) as u32;
+        let lanes = (1..=workers.min(max_seq.max(1))).map(|first| async move {
+            let mut conn = Conn::default();
+            let mut found = Vec::new();
+            for seq in (first..=max_seq).step_by(workers as usize) {
+                let v = self.values_of(seq);
+                let at = self.target.path(&path.render(&v));
+                let extra = header_lines(headers, &v);
+                let answer = conn
+                    .request_with(
+                        &self.target,
+                        Method::GET,
+                        &at,
+                        &extra,
+                        Bytes::new(),
+                        None,
+                        VERIFY_GET_TIMEOUT,
+                    )
+                    .await;
+                let what = "read-back GET";
+                match answer {
+                    Ok(code) if present.accepts(code) => found.push(seq),
+                    Ok(code) if absent.accepts(code) => {}
+                    Ok(code) => {
+                        return Err(ProbeError::Answer { what, answer: format!("{code} for write {seq}") })
+                    }
+                    Err(f) => {
+                        return Err(ProbeError::Answer {
+                            what,
+                            answer: format!("{} for write {seq}", f.label()),
+                        })
+                    }
+                }
+            }
+            Ok(found)
+        });
+        let mut all = Vec::new();
+        for lane in futures_util::future::join_all(lanes).await {
+            all.extend(lane?);
+        }
+        Ok(SeqSet::from(all))
     }
 
     async fn list(
@@ -354,6 +388,25 @@ mod tests {
         assert!(seen[0].contains("\r\nAuthorization: Bearer wlp-Secret-5150\r\n"), "{}", seen[0]);
         assert!(seen[0].ends_with("\r\n\r\n{\"ref\": \"hd-w-0000000005\", \"qty\": 1}"), "{}", seen[0]);
         assert!(seen[1].starts_with("GET /v1/orders/hd-w-0000000005 HTTP/1.1\r\n"), "{}", seen[1]);
+    }
+
+    #[tokio::test]
+    async fn key_read_back_goes_through_the_engines_client_with_the_write_headers() {
+        let (target, seen) = server(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        ])
+        .await;
+        let text = format!("{ISSUE}concurrency = 1\n");
+        let p = WorkloadProbe::new(target, workload(&text), &settings(), None);
+        assert_eq!(
+            p.read_back(3, Duration::from_secs(5)).await,
+            Verification::Read(SeqSet::from(vec![1, 3]))
+        );
+        let seen = seen.await.unwrap();
+        assert!(seen[1].starts_with("GET /v1/orders/hd-w-0000000002 HTTP/1.1\r\n"), "{}", seen[1]);
+        assert!(seen[1].contains("\r\nAuthorization: Bearer wlp-Secret-5150\r\n"), "{}", seen[1]);
     }
 
     #[tokio::test]
