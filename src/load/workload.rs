@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 use super::http1::{Conn, Target};
-use super::keys::seq_of;
+use super::keys::seq_in;
 use super::probe::{Pick, Probe, ReadingBack, Request, Sending, Settings};
 use super::template::{Template, Values};
 use super::verify::retry_until;
@@ -239,7 +239,7 @@ impl WorkloadProbe {
             resp.json().await.map_err(|source| ProbeError::Http { what, source })?;
         let mut keys = Vec::new();
         collect(&json, pointer, &mut keys);
-        Ok(SeqSet::from(keys.iter().filter_map(|k| seq_of(&self.key_prefix, k)).collect::<Vec<u32>>()))
+        Ok(SeqSet::from(keys.iter().filter_map(|k| seq_in(&self.key_prefix, k)).collect::<Vec<u32>>()))
     }
 
     async fn sql(&self, addr: SocketAddr, dsn: &str, query: &Template) -> Result<SeqSet, ProbeError> {
@@ -259,7 +259,7 @@ impl WorkloadProbe {
         let mut found = Vec::new();
         for m in rows? {
             if let tokio_postgres::SimpleQueryMessage::Row(row) = m {
-                if let Some(seq) = row.get(0).and_then(|k| seq_of(&self.key_prefix, k)) {
+                if let Some(seq) = row.get(0).and_then(|k| seq_in(&self.key_prefix, k)) {
                     found.push(seq);
                 }
             }
