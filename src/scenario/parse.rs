@@ -639,7 +639,7 @@ mod tests {
 
     #[test]
     fn fill_disk_needs_a_path_and_one_amount_under_the_cap() {
-        use crate::fault::diskfill::Amount;
+        use crate::scenario::model::Amount;
         let fault = |body: &str| {
             check(&format!(
                 "{HEAD}[[fault]]\nat = \"1s\"\ntarget = \"app1\"\nduration = \"2s\"\naction = \"fill-disk\"\n{body}"
