@@ -333,6 +333,22 @@ async fn settle_and_read_back(
     }
 }
 
+/// The load's HTTP target: the stack's published address of `[load] target`, with the scenario's TLS and
+/// `Host` settings (`https://` targets through rustls).
+async fn http_target(
+    b: &Body,
+    resolve: &impl Fn(&[String]) -> Result<Vec<(String, std::net::SocketAddr)>, ProbeError>,
+) -> Result<load::http1::Target, ProbeError> {
+    let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
+    let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
+    let client = &b.scenario.load.client;
+    let scheme = if client.https { "https" } else { "http" };
+    Ok(load::http1::Target::resolve(&format!("{scheme}://{addr}"))
+        .await?
+        .with_tls(&client.tls)?
+        .with_host(client.host.as_deref()))
+}
+
 /// The client the scenario's `probe` asks for, connected to the stack's published ports.
 async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Result<Arc<dyn Probe>> {
     let sc = &b.scenario;
@@ -354,9 +370,7 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
     Ok(match sc.load.probe {
         scenario::Probe::Http if sc.load.workload.is_some() => {
             let workload = sc.load.workload.clone().ok_or(ProbeError::NoHttpEndpoint)?;
-            let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
-            let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
-            let target = load::http1::Target::resolve(&format!("http://{addr}")).await?;
+            let target = http_target(b, &resolve).await?;
             let sql = match &workload.verify {
                 Some(crate::scenario::workload::VerifySpec::Sql { service, .. }) => {
                     Some(resolve(std::slice::from_ref(service))?[0].1)
@@ -366,15 +380,7 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
             Arc::new(load::workload::WorkloadProbe::new(target, workload, &settings, sql))
         }
         scenario::Probe::Http => {
-            let target = b.http_target.clone().ok_or(ProbeError::NoHttpEndpoint)?;
-            let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
-            let client = &sc.load.client;
-            let scheme = if client.https { "https" } else { "http" };
-            let target = load::http1::Target::resolve(&format!("{scheme}://{addr}"))
-                .await?
-                .with_tls(&client.tls)
-                .map_err(ProbeError::from)?
-                .with_host(client.host.as_deref());
+            let target = http_target(b, &resolve).await?;
             Arc::new(load::http_probe::KvProbe::new(target, &settings))
         }
         scenario::Probe::Postgres => {
