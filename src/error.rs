@@ -79,6 +79,8 @@ pub enum Error {
     KernelProbe(String),
     #[error("{}", abandoned_message(left))]
     CleanupAbandoned { left: Vec<String> },
+    #[error("cannot run a swarm drill on the Docker daemon at {endpoint}: {reason}")]
+    NoSwarmManager { endpoint: String, reason: String },
     #[error("{0}")]
     Other(String),
 }

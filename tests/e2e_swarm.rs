@@ -153,3 +153,50 @@ async fn draining_the_only_node_is_a_full_outage_then_a_cold_start() {
     assert!(shut.count() >= 4, "every service's task was shut down");
     assert_eq!(m.writes.lost, Some(0));
 }
+
+/// The objects (containers, networks, volumes) a `swarm-web-pg` run would label, one name a line.
+fn labelled_swarm_web_pg() -> String {
+    let filter = format!("label={}=swarm-web-pg", hadrill::docker::labels::STACK);
+    let mut all = String::new();
+    for what in [&["ps", "-a"][..], &["network", "ls"], &["volume", "ls"]] {
+        let o = std::process::Command::new("docker")
+            .args(what)
+            .args(["--filter", &filter, "--format", "{{.Names}}{{.Name}}"])
+            .output()
+            .expect("docker ls");
+        all.push_str(&String::from_utf8_lossy(&o.stdout));
+    }
+    all
+}
+
+/// A swarm scenario on a daemon in no swarm stops at once with exit 2 and says how to make one, before any
+/// image, container, network or reaper is created; the daemon stays out of any swarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swarm_drill_on_a_daemon_in_no_swarm_exits_2_before_touching_it() {
+    let _serial = common::SERIAL.lock().await;
+    if common::swarm::swarm_state() != "inactive" {
+        eprintln!("skipped: the daemon is in a swarm now ({})", common::swarm::swarm_state());
+        return;
+    }
+    let before = labelled_swarm_web_pg();
+    let reports = std::env::temp_dir().join(format!("hadrill-noswarm-{}", std::process::id()));
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/swarm-task-kill.toml");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(common::hadrill_bin())
+        .arg("run")
+        .arg(&scenario)
+        .arg("--reports")
+        .arg(&reports)
+        .output()
+        .expect("hadrill run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not in a swarm"), "{stderr}");
+    assert!(stderr.contains("docker swarm init --advertise-addr 127.0.0.1"), "{stderr}");
+    assert!(stderr.contains("never initialises a swarm itself"), "{stderr}");
+    assert!(!stderr.contains("bringing up") && !stderr.contains("images for"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "early: {:?}", started.elapsed());
+    assert_eq!(labelled_swarm_web_pg(), before, "nothing created");
+    assert!(!reports.exists(), "no report folder");
+    assert_eq!(common::swarm::swarm_state(), "inactive");
+}

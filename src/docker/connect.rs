@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// Connects with the local defaults (`DOCKER_HOST` or the unix socket) and checks the daemon answers.
 pub async fn connect() -> Result<Docker> {
-    let hint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+    let hint = local_endpoint();
     let docker = Docker::connect_with_local_defaults()
         .map_err(|source| Error::DockerUnreachable { hint: hint.clone(), source })?;
     let docker = tokio::time::timeout(std::time::Duration::from_secs(10), docker.negotiate_version())
@@ -15,6 +15,11 @@ pub async fn connect() -> Result<Docker> {
         .map_err(|source| Error::DockerUnreachable { hint: hint.clone(), source })?;
     docker.ping().await.map_err(|source| Error::DockerUnreachable { hint, source })?;
     Ok(docker)
+}
+
+/// The endpoint [`connect`] uses: `DOCKER_HOST`, else the local socket.
+pub fn local_endpoint() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
 }
 
 /// The engine's version string, e.g. `20.10.24+dfsg1 (API 1.41)`.

@@ -1,6 +1,6 @@
 //! The flow of one drill, as a sequence:
 //!
-//! 1. refuse what this kernel cannot do (a network fault without its kernel feature) before any image is built;
+//! 1. refuse a swarm drill on a daemon that manages no swarm, and what this kernel cannot do (a network fault without its kernel feature) before any image is built;
 //! 2. images, then `compose up` (exit 2 when the stack never gets healthy);
 //! 3. instruments (the load's probe, the Docker event log); the clock starts right before the load, with the
 //!    observers, and [`Schedule`] plays faults and steps at their offsets, each reverted when its duration ends;
@@ -92,15 +92,18 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
     let console = &opts.console;
     let spec = scenario.stack_spec()?;
     let docker = crate::docker::connect::connect().await?;
+    let orchestrator = match opts.swarm {
+        true => crate::swarm::Orchestrator::Swarm,
+        false => scenario.orchestrator.or(spec.meta.orchestrator).unwrap_or_default(),
+    };
+    if orchestrator == crate::swarm::Orchestrator::Swarm {
+        crate::swarm::manager::require(&docker, &crate::docker::connect::local_endpoint()).await?;
+    }
     let compose = ComposeCli::detect().await?;
     refuse_early(&docker, scenario, &opts.base_image, console).await?;
     console.phase(format!("images for {}", spec.name));
     until_cancelled(&interrupts.cancel, build::ensure(&docker, &spec, &opts.base_image, false, console))
         .await?;
-    let orchestrator = match opts.swarm {
-        true => crate::swarm::Orchestrator::Swarm,
-        false => scenario.orchestrator.or(spec.meta.orchestrator).unwrap_or_default(),
-    };
     let running = Deployment::prepare(spec, compose, orchestrator)?;
     let ledger = Arc::new(Ledger::new(docker.clone()));
     let flow = async {

@@ -9,6 +9,7 @@
 
 pub mod clean;
 pub mod deploy;
+pub mod manager;
 pub mod node;
 pub mod overlay;
 pub mod tasks;
