@@ -245,6 +245,7 @@ impl Body {
             ledger: self.ledger.clone(),
             key_prefix: self.key_prefix.clone(),
             observe: self.observe.clone(),
+            swarm: self.swarm,
         }
     }
 

@@ -25,15 +25,15 @@ use crate::observe::events::{unix_now_ns, EventLog};
 use crate::scenario::model::{Action, Order, Planned, Roll};
 use crate::timeline::{ActionEvent, Clock, EffectSource, Nanos, Replacement};
 
-/// What one container's part of an action gave.
-struct Part {
-    effect: Option<(u128, EffectSource)>,
-    verified: bool,
-    detail: String,
+/// What one container's (or, on Swarm, one service's) part of an action gave.
+pub(super) struct Part {
+    pub(super) effect: Option<(u128, EffectSource)>,
+    pub(super) verified: bool,
+    pub(super) detail: String,
 }
 
 impl Part {
-    fn failed(detail: String) -> Part {
+    pub(super) fn failed(detail: String) -> Part {
         Part { effect: None, verified: false, detail }
     }
 }
@@ -60,6 +60,9 @@ pub struct DockerInjector {
     pub key_prefix: String,
     /// The stack's observers: where a role pick (`pick = "primary"`, ...) asks who holds the role.
     pub observe: crate::stack::resolve::ObserveSpec,
+    /// A Swarm stack: targets are its running tasks when the action starts (a task Swarm replaced is not hit
+    /// again), deploy actions go through the service API.
+    pub swarm: bool,
 }
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);
@@ -81,7 +84,8 @@ impl Injector for DockerInjector {
 impl DockerInjector {
     async fn apply_all(&self, p: &Planned) -> ActionEvent {
         let roles = targets::RoleSources { docker: &self.docker, observe: &self.observe };
-        let choice = targets::choose(&roles, &self.containers, &p.target, &self.rng).await;
+        let all = self.current_containers().await;
+        let choice = targets::choose(&roles, &all, &p.target, &self.rng).await;
         let chosen = choice.clone().unwrap_or_default();
         let scheduled = p.at.as_nanos() as Nanos;
         let started = self.clock.now();
@@ -108,18 +112,32 @@ impl DockerInjector {
                 .unwrap_or_else(|| format!("no running container of {}", p.target.services.join(", ")));
             return event;
         }
+        let labelled = |parts: Vec<Part>| -> Vec<(String, Part)> {
+            chosen.iter().map(Container::display_name).zip(parts).collect()
+        };
         let parts = match &p.action {
-            Action::Rolling(roll) => {
-                let (parts, replaced) = self.roll(p, roll, &chosen).await;
+            Action::Rolling(roll) if self.swarm => {
+                let (parts, replaced) = super::swarm_deploy::roll(self, p, roll, &per_service(&chosen)).await;
                 event.replaced = replaced;
                 parts
             }
-            Action::Scale { count } => vec![self.scale(&chosen[0].service, *count).await],
-            _ => futures_util::future::join_all(chosen.iter().map(|c| self.apply_one(p, c, scheduled))).await,
+            Action::Scale { count } if self.swarm => {
+                let svc = &chosen[0].service;
+                vec![(svc.clone(), super::swarm_deploy::scale(self, p, svc, *count).await)]
+            }
+            Action::Rolling(roll) => {
+                let (parts, replaced) = self.roll(p, roll, &chosen).await;
+                event.replaced = replaced;
+                labelled(parts)
+            }
+            Action::Scale { count } => labelled(vec![self.scale(&chosen[0].service, *count).await]),
+            _ => labelled(
+                futures_util::future::join_all(chosen.iter().map(|c| self.apply_one(p, c, scheduled))).await,
+            ),
         };
         let mut details = Vec::new();
         event.verified = true;
-        for (c, part) in chosen.iter().zip(parts) {
+        for (who, part) in parts {
             if let Some((t, src)) = part.effect {
                 let n = self.clock.wall_to_nanos(t);
                 if event.effect.is_none_or(|e| n < e) {
@@ -128,10 +146,22 @@ impl DockerInjector {
                 }
             }
             event.verified &= part.verified;
-            details.push(format!("{}: {}", c.display_name(), part.detail));
+            details.push(format!("{who}: {}", part.detail));
         }
         event.detail = details.join("; ");
         event
+    }
+
+    /// The containers an action may target: on Swarm, the tasks running now (Swarm may have replaced some
+    /// since the start, and a dead task's container must not be hit again); else those of the start.
+    async fn current_containers(&self) -> Vec<Container> {
+        if !self.swarm {
+            return self.containers.clone();
+        }
+        match crate::swarm::deploy::running_containers(&self.docker, &self.project).await {
+            Ok(now) if !now.is_empty() => now,
+            _ => self.containers.clone(),
+        }
     }
 
     async fn apply_one(&self, p: &Planned, c: &Container, scheduled: Nanos) -> Part {
@@ -459,6 +489,18 @@ struct State {
     paused: bool,
 }
 
+/// The services among `chosen`, in order, with how many of their containers were chosen.
+fn per_service(chosen: &[Container]) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for c in chosen {
+        match out.iter_mut().find(|(s, _)| *s == c.service) {
+            Some((_, n)) => *n += 1,
+            None => out.push((c.service.clone(), 1)),
+        }
+    }
+    out
+}
+
 /// `kill SIGKILL app2`, `pause app1 for 5s`, `partition app1 from pg-primary, pg-replica for 10s`, ...
 fn summarize(p: &Planned, names: &[String]) -> String {
     let who = names.join(", ");
@@ -496,6 +538,9 @@ fn summarize(p: &Planned, names: &[String]) -> String {
         Action::Rolling(r) => {
             let order = if r.order == Order::StartFirst { "start-first" } else { "stop-first" };
             match &r.image {
+                None if r.force => {
+                    format!("rolling-update {who} (forced: same spec, the file's update_config)")
+                }
                 Some(image) => format!("rolling-update {who} to {image} ({order})"),
                 None => format!("rolling-restart {who} ({order})"),
             }

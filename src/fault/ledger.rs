@@ -40,7 +40,20 @@ pub enum Revert {
         node: String,
         name: String,
     },
+    /// Scale a swarm service (its full name) back to its replicas before a `scale`.
+    SwarmScale {
+        service: String,
+        replicas: u64,
+    },
+    /// Swarm's rollback of a service to its spec before a `rolling-update` to another image.
+    SwarmRollback {
+        service: String,
+        to: crate::swarm::service::Want,
+    },
 }
+
+/// How long a swarm revert may take to converge.
+const SWARM_REVERT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl Revert {
     pub fn describe(&self) -> String {
@@ -51,6 +64,12 @@ impl Revert {
             Revert::DiskFill(f) => format!("delete the fill file in {}:{}", f.target, f.path),
             Revert::Start { name, .. } => format!("start {name}"),
             Revert::Activate { name, .. } => format!("set swarm node {name} active"),
+            Revert::SwarmScale { service, replicas } => {
+                format!("scale swarm service {service} back to {replicas}")
+            }
+            Revert::SwarmRollback { service, to } => {
+                format!("roll swarm service {service} back to {}", to.image)
+            }
         }
     }
 
@@ -59,6 +78,14 @@ impl Revert {
             Revert::Unpause { id, .. } => docker.unpause_container(id).await.map_err(|e| e.to_string()),
             Revert::Activate { node, .. } => {
                 crate::swarm::node::set(docker, node, bollard::models::NodeSpecAvailabilityEnum::ACTIVE).await
+            }
+            Revert::SwarmScale { service, replicas } => {
+                let scaled =
+                    crate::swarm::service::scale(docker, service, *replicas, SWARM_REVERT_LIMIT).await?;
+                scaled.error.map_or(Ok(()), Err)
+            }
+            Revert::SwarmRollback { service, to } => {
+                crate::swarm::service::rollback(docker, service, to, SWARM_REVERT_LIMIT).await
             }
             Revert::Reconnect { id, network, aliases, .. } => {
                 let req = NetworkConnectRequest {

@@ -8,6 +8,7 @@ pub mod inject;
 pub mod ledger;
 pub mod netfault;
 pub mod rolling;
+mod swarm_deploy;
 pub mod targets;
 
 pub use inject::{DockerInjector, Injector};

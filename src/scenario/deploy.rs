@@ -14,6 +14,9 @@ pub const MAX_SCALE: u32 = 20;
 /// A `rolling-restart` (`update` false) or a `rolling-update` from its settings.
 pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Action, ScenarioError> {
     let a = raw.get_ref();
+    if cx.swarm {
+        refuse_on_swarm(cx, a, if update { "rolling-update" } else { "rolling-restart" })?;
+    }
     let order = match a.order.as_ref() {
         None => Order::StopFirst,
         Some(o) => match o.get_ref().as_str() {
@@ -33,6 +36,7 @@ pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Acti
         })?),
     };
     let image = match (update, a.image.as_ref()) {
+        (true, None) if cx.swarm => None,
         (true, None) => {
             return Err(cx.err(raw.span(), "action \"rolling-update\" needs image = \"<the new image>\""))
         }
@@ -53,9 +57,26 @@ pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Acti
         pause: cx.opt_dur(&a.pause, "pause", Duration::ZERO)?,
         timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))?,
         ready,
+        force: update && image.is_none(),
         image,
         healthy_within,
     }))
+}
+
+/// On Swarm the stack file's `update_config` says how tasks are replaced (order, parallelism, delay) and
+/// Swarm's own health checks say when one is ready: the settings of hadrill's own replacement are refused.
+fn refuse_on_swarm(cx: &Ctx, a: &RawAction, verb: &str) -> Result<(), ScenarioError> {
+    let own = [("order", &a.order), ("pause", &a.pause), ("ready", &a.ready), ("timeout", &a.timeout)];
+    match own.into_iter().find_map(|(name, v)| Some((name, v.as_ref()?.span()))) {
+        Some((name, span)) => Err(cx.err(
+            span,
+            format!(
+                "{name} is not a setting of a swarm {verb}: Swarm replaces the tasks as the stack file's \
+                 update_config says (order, parallelism, delay)"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A `scale`: one service, every instance of it, a count from 0 to [`MAX_SCALE`].
@@ -161,6 +182,26 @@ mod tests {
         assert!(msg.contains("takes one service"), "{msg}");
         let (_, _, msg) = check("action = \"scale\"\ntarget = \"app1\"\n").unwrap_err();
         assert!(msg.contains("needs count"), "{msg}");
+    }
+
+    #[test]
+    fn on_swarm_a_rolling_update_may_be_forced_and_the_file_decides_the_order() {
+        let head = "name = \"x\"\nstack = \"swarm-web-pg\"\nduration = \"30s\"\n[[fault]]\nat = \"5s\"\n";
+        let sc = |body: &str| parse(std::path::Path::new("t.toml"), &format!("{head}{body}"));
+        let forced = sc("action = \"rolling-update\"\ntarget = \"app\"\n").unwrap();
+        let Action::Rolling(r) = &forced.actions[0].action else { panic!("{:?}", forced.actions[0]) };
+        assert!(r.force && r.image.is_none(), "{r:?}");
+        assert_eq!(forced.actions[0].action.name(), "rolling-update");
+        let to =
+            sc("action = \"rolling-update\"\ntarget = \"app\"\nimage = \"hadrill/demo:next\"\n").unwrap();
+        let Action::Rolling(r) = &to.actions[0].action else { panic!() };
+        assert!(!r.force && r.image.as_deref() == Some("hadrill/demo:next"), "{r:?}");
+        let e = sc("action = \"rolling-update\"\ntarget = \"app\"\norder = \"stop-first\"\n").unwrap_err();
+        assert_eq!((e.line, e.col), (8, 9));
+        assert!(e.message.contains("order is not a setting of a swarm rolling-update"), "{}", e.message);
+        assert!(e.message.contains("update_config"), "{}", e.message);
+        let e = sc("action = \"rolling-restart\"\ntarget = \"app\"\npause = \"1s\"\n").unwrap_err();
+        assert!(e.message.contains("pause is not a setting of a swarm rolling-restart"), "{}", e.message);
     }
 
     #[test]

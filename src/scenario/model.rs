@@ -176,6 +176,9 @@ pub struct Roll {
     pub ready: Option<String>,
     /// The new image (`rolling-update`); `None` restarts on the same one.
     pub image: Option<String>,
+    /// A Swarm `rolling-update` without an image: the service's `ForceUpdate` counter is raised, so Swarm
+    /// replaces every task on the same spec.
+    pub force: bool,
     /// How long an instance may take to become healthy.
     pub healthy_within: Duration,
 }
@@ -204,7 +207,7 @@ impl Action {
             Action::FillDisk { .. } => "fill-disk",
             Action::Drain => "drain",
             Action::Exec { .. } => "exec",
-            Action::Rolling(r) if r.image.is_some() => "rolling-update",
+            Action::Rolling(r) if r.image.is_some() || r.force => "rolling-update",
             Action::Rolling(_) => "rolling-restart",
             Action::Scale { .. } => "scale",
         }

@@ -109,6 +109,9 @@ pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
 pub(super) struct Ctx<'a> {
     pub(super) file: &'a Path,
     pub(super) text: &'a str,
+    /// The scenario (or its stack's `x-hadrill`) says `orchestrator = "swarm"`: deploy actions go through the
+    /// service API and follow the stack file's `update_config`.
+    pub(super) swarm: bool,
 }
 
 impl Ctx<'_> {
@@ -145,9 +148,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     if let Some(t) = raw.load.as_mut().and_then(|l| l.target.as_mut()) {
         https = super::overrides::strip_scheme(file, text, t)?;
     }
-    let cx = Ctx { file, text };
+    let cx = Ctx { file, text, swarm: false };
     let stack_arg = stack_argument(file, raw.stack.get_ref());
     let spec = resolve::resolve(&stack_arg).map_err(|e| cx.err(raw.stack.span(), e.to_string()))?;
+    let orchestrator = match &raw.orchestrator {
+        Some(o) => Some(o.get_ref().parse().map_err(|e: String| cx.err(o.span(), e))?),
+        None => None,
+    };
+    let swarm = orchestrator.or(spec.meta.orchestrator) == Some(crate::swarm::Orchestrator::Swarm);
+    let cx = Ctx { file, text, swarm };
     let overrides = super::overrides::StackOverrides::read(
         file,
         text,
@@ -202,10 +211,6 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
     super::schedule::check_overlaps(file, &actions, duration)?;
     let expect = parse_expect(&cx, raw.expect.as_ref(), measure.slow.is_some())?;
-    let orchestrator = match &raw.orchestrator {
-        Some(o) => Some(o.get_ref().parse().map_err(|e: String| cx.err(o.span(), e))?),
-        None => None,
-    };
     let repeat = match &raw.repeat {
         Some(r) => Some(in_range(&cx, r, "repeat", 1..=limits::MAX_REPEAT, " cycles")?),
         None => None,

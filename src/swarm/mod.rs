@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod manager;
 pub mod node;
 pub mod overlay;
+pub mod service;
 pub mod tasks;
 pub mod watch;
 

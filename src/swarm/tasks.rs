@@ -37,10 +37,16 @@ pub struct TaskInfo {
     pub err: String,
     /// Ports published in `mode: host` on the task's node: `"8080/tcp"` to the host port.
     pub ports: Vec<(String, u16)>,
+    /// The spec the task runs: its image and the service's `ForceUpdate` counter when it was made (a
+    /// rolling update is over when every running task has the new ones).
+    pub image: String,
+    pub force_update: u64,
+    /// The swarm node it is on (its id).
+    pub node: String,
 }
 
 impl TaskInfo {
-    fn of(t: &Task) -> TaskInfo {
+    pub fn of(t: &Task) -> TaskInfo {
         let status = t.status.as_ref();
         let cs = status.and_then(|s| s.container_status.as_ref());
         TaskInfo {
@@ -63,6 +69,14 @@ impl TaskInfo {
                     Some((format!("{}/{proto}", p.target_port?), host))
                 })
                 .collect(),
+            image: t
+                .spec
+                .as_ref()
+                .and_then(|s| s.container_spec.as_ref())
+                .and_then(|c| c.image.clone())
+                .unwrap_or_default(),
+            force_update: t.spec.as_ref().and_then(|s| s.force_update).unwrap_or(0),
+            node: t.node_id.clone().unwrap_or_default(),
         }
     }
 
@@ -144,6 +158,9 @@ mod tests {
             message: String::new(),
             err: err.into(),
             ports: Vec::new(),
+            image: String::new(),
+            force_update: 0,
+            node: String::new(),
         }
     }
 

@@ -172,6 +172,9 @@ mod tests {
             message: String::new(),
             err: String::new(),
             ports: Vec::new(),
+            image: String::new(),
+            force_update: 0,
+            node: String::new(),
         }
     }
 
