@@ -81,6 +81,8 @@ pub enum Error {
     CleanupAbandoned { left: Vec<String> },
     #[error("cannot run a swarm drill on the Docker daemon at {endpoint}: {reason}")]
     NoSwarmManager { endpoint: String, reason: String },
+    #[error("cannot reach swarm node {node} at {endpoint} ([nodes]): {reason}")]
+    NodeUnreachable { node: String, endpoint: String, reason: String },
     #[error("{0}")]
     Other(String),
 }

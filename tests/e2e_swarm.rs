@@ -46,52 +46,66 @@ async fn a_killed_task_is_replaced_by_swarm_and_measured() {
     assert_eq!(swarmish(&network_names()), swarmish(&before), "the swarm's networks are as they were");
 }
 
-/// A rolling update of `app` under load (`docker service update --force`, the stack file's `update_config`:
-/// one task at a time, start-first), triggered from outside 8 s into the load; prints the dropped requests.
-/// Long (about 2 minutes): `cargo test --test e2e_swarm rolling -- --ignored --nocapture`.
+/// `swarm-rolling-update`: hadrill raises `app`'s ForceUpdate counter through the service API 8 s into the
+/// load; Swarm replaces the three tasks one at a time as the stack file's `update_config` says (start-first).
+/// Each slot's window is in the report with the requests that failed inside it. Long (about 2 minutes):
+/// `cargo test --test e2e_swarm rolling -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
-async fn rolling_update_under_load() {
+async fn a_rolling_update_through_the_service_api_under_load() {
     let _serial = common::SERIAL.lock().await;
     let mut swarm = SwarmGuard::ensure();
     swarm.label_node("hadrill.pg-primary");
     swarm.label_node("hadrill.pg-replica");
-    let roller = std::thread::spawn(|| {
-        let ls = || {
-            let o = std::process::Command::new("docker")
-                .args(["service", "ls", "--format", "{{.Name}} {{.Replicas}}"])
-                .output()
-                .expect("docker service ls");
-            String::from_utf8_lossy(&o.stdout).into_owned()
-        };
-        let app = loop {
-            let out = ls();
-            let ready = out.lines().find(|l| l.contains("swarm-web-pg") && l.ends_with("_app 3/3"));
-            let all_up = out.lines().filter(|l| l.contains("swarm-web-pg")).all(|l| {
-                let r = l.rsplit(' ').next().unwrap_or("");
-                r.split_once('/').is_some_and(|(a, b)| a == b)
-            });
-            if let (Some(l), true) = (ready, all_up) {
-                break l.split(' ').next().unwrap_or_default().to_owned();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        };
-        std::thread::sleep(std::time::Duration::from_secs(10));
-        let started = std::time::Instant::now();
-        let st = std::process::Command::new("docker")
-            .args(["service", "update", "--force", "--quiet", &app])
-            .status()
-            .expect("docker service update");
-        (st.success(), started.elapsed())
-    });
-    let report = common::drill("tests/scenarios/swarm-steady.toml").await;
-    let (ok, took) = roller.join().expect("roller");
+    let report = common::drill("scenarios/swarm-rolling-update.toml").await;
     let m = &report.measurement;
+    let a = &report.actions[0];
+    let windows: Vec<_> = report.replacements.iter().filter(|r| r.action == a.index).collect();
+    let dropped: u64 = windows.iter().map(|r| r.failed).sum();
+    let inside: u64 = windows.iter().map(|r| r.requests).sum();
     eprintln!(
-        "figures: rolling update ok={ok} in {took:?}; requests {} failed {} ({:?}); outages {:?}",
-        m.requests.total, m.requests.failed, m.requests.failures_by_kind, m.outages
+        "figures: {} ({}); windows {:?}; dropped inside the windows {dropped} of {inside}; whole drill: {} of {} \
+         requests failed ({:?}), RTO {:?} ms",
+        a.summary,
+        a.detail,
+        windows.iter().map(|r| (&r.instance, r.began_ms, r.ended_ms)).collect::<Vec<_>>(),
+        m.requests.failed,
+        m.requests.total,
+        m.requests.failures_by_kind,
+        m.rto.rto_ms
     );
-    assert!(ok, "the rolling update went through");
+    assert_eq!(a.action, "rolling-update");
+    assert!(a.verified, "{a:?}");
+    let mut names: Vec<&str> = windows.iter().map(|r| r.instance.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["app", "app#2", "app#3"], "every slot replaced once");
+    assert!(windows.iter().all(|r| r.old_out_ms.is_some() && r.new_healthy_ms.is_some()), "{windows:?}");
+    assert_eq!(m.writes.lost, Some(0));
+}
+
+/// `swarm-retarget-scale`: after Swarm replaced a killed task, an exec on every `app` task reaches the three
+/// running ones (the replacement, not the dead container); `scale` to 4 through the service API converges and
+/// is scaled back when the load ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_faults_hit_the_replacement_task_and_scale_is_reverted() {
+    let _serial = common::SERIAL.lock().await;
+    let mut swarm = SwarmGuard::ensure();
+    swarm.label_node("hadrill.pg-primary");
+    swarm.label_node("hadrill.pg-replica");
+    let report = common::drill("tests/scenarios/swarm-retarget-scale.toml").await;
+    for a in &report.actions {
+        eprintln!(
+            "action {} {}: verified {} reverted {:?}: {}",
+            a.index, a.summary, a.verified, a.reverted_ms, a.detail
+        );
+    }
+    let (kill, exec, scale) = (&report.actions[0], &report.actions[1], &report.actions[2]);
+    assert!(kill.verified, "{kill:?}");
+    assert_eq!(exec.targets.len(), 3, "{exec:?}");
+    assert!(exec.verified, "the exec reached the running tasks, the replacement included: {exec:?}");
+    assert!(scale.verified && scale.detail.contains("3 -> 4 tasks running"), "{scale:?}");
+    assert!(scale.reverted_ms.is_some(), "scaled back to 3: {scale:?}");
+    assert!(report.revert_errors.is_empty(), "{:?}", report.revert_errors);
 }
 
 /// What a killed hadrill leaves on a swarm (a deployed stack, never removed): `hadrill clean --dry-run` lists
@@ -199,4 +213,78 @@ async fn a_swarm_drill_on_a_daemon_in_no_swarm_exits_2_before_touching_it() {
     assert_eq!(labelled_swarm_web_pg(), before, "nothing created");
     assert!(!reports.exists(), "no report folder");
     assert_eq!(common::swarm::swarm_state(), "inactive");
+}
+
+/// This node's name in its swarm (`docker node ls` HOSTNAME).
+fn node_name() -> String {
+    let o = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.Name}}"])
+        .output()
+        .expect("docker info");
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+/// `swarm-task-kill` with a `[nodes]` table, written to a folder of its own; returns the file.
+fn task_kill_with_nodes(tag: &str, nodes: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("scenarios/swarm-task-kill.toml")).expect("scenario");
+    let dir = std::env::temp_dir().join(format!("hadrill-nodes-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("swarm-task-kill-nodes.toml");
+    std::fs::write(&file, format!("{text}\n[nodes]\n{nodes}\n")).expect("write");
+    file
+}
+
+/// A `[nodes]` endpoint that does not answer, or a node the swarm does not have: exit 2 naming the node,
+/// before any image, container or network is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_or_unknown_node_exits_2_naming_it_before_any_side_effect() {
+    let _serial = common::SERIAL.lock().await;
+    let _swarm = SwarmGuard::ensure();
+    let host = node_name();
+    let cases = [
+        (
+            format!("\"{host}\" = \"tcp://127.0.0.1:1\""),
+            format!("cannot reach swarm node {host} at tcp://127.0.0.1:1"),
+        ),
+        (
+            "no-such-node = \"unix:///var/run/docker.sock\"".to_string(),
+            "no node of the swarm is named \"no-such-node\"".to_string(),
+        ),
+    ];
+    for (i, (nodes, says)) in cases.iter().enumerate() {
+        let before = labelled_swarm_web_pg();
+        let file = task_kill_with_nodes(&format!("bad{i}"), nodes);
+        let reports = file.parent().expect("dir").join("reports");
+        let out = std::process::Command::new(common::hadrill_bin())
+            .arg("run")
+            .arg(&file)
+            .arg("--reports")
+            .arg(&reports)
+            .output()
+            .expect("hadrill run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!("{stderr}");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says.as_str()), "{stderr}");
+        assert!(!stderr.contains("images for") && !stderr.contains("bringing up"), "{stderr}");
+        assert_eq!(labelled_swarm_web_pg(), before, "nothing created");
+    }
+}
+
+/// `[nodes]` mapping this one node to the local socket: the kill goes through that endpoint's client and is
+/// verified, Swarm's replacement observed, as without the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_mapping_the_node_to_the_local_socket_drill_as_before() {
+    let _serial = common::SERIAL.lock().await;
+    let mut swarm = SwarmGuard::ensure();
+    swarm.label_node("hadrill.pg-primary");
+    swarm.label_node("hadrill.pg-replica");
+    let file =
+        task_kill_with_nodes("unix", &format!("\"{}\" = \"unix:///var/run/docker.sock\"", node_name()));
+    let report = common::drill(file.to_str().expect("utf-8 path")).await;
+    assert!(report.actions[0].verified, "{:?}", report.actions);
+    let promoted =
+        report.stack_events.iter().any(|e| e.source == "swarm" && e.kind == StackEventKind::Promotion);
+    assert!(promoted, "the replacement task seen");
 }

@@ -96,15 +96,19 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
         true => crate::swarm::Orchestrator::Swarm,
         false => scenario.orchestrator.or(spec.meta.orchestrator).unwrap_or_default(),
     };
-    if orchestrator == crate::swarm::Orchestrator::Swarm {
-        crate::swarm::manager::require(&docker, &crate::docker::connect::local_endpoint()).await?;
-    }
+    let nodes = match orchestrator {
+        crate::swarm::Orchestrator::Swarm => {
+            crate::swarm::manager::require(&docker, &crate::docker::connect::local_endpoint()).await?;
+            crate::swarm::nodes::connect_all(&docker, &scenario.nodes).await?
+        }
+        crate::swarm::Orchestrator::Compose => crate::swarm::nodes::Nodes::default(),
+    };
     let compose = ComposeCli::detect().await?;
     refuse_early(&docker, scenario, &opts.base_image, console).await?;
     console.phase(format!("images for {}", spec.name));
     until_cancelled(&interrupts.cancel, build::ensure(&docker, &spec, &opts.base_image, false, console))
         .await?;
-    let running = Deployment::prepare(spec, compose, orchestrator)?;
+    let running = Deployment::prepare(spec, compose, orchestrator)?.with_nodes(nodes);
     let ledger = Arc::new(Ledger::new(docker.clone()));
     let flow = async {
         console.phase(format!(
@@ -198,6 +202,7 @@ async fn drill(
         scenario: scenario.clone(),
         project: project.to_owned(),
         swarm: running.is_swarm(),
+        nodes: running.nodes(),
         http_target: scenario.load.target.clone().or(running.spec().meta.http.clone()),
         containers,
         ledger: ledger.clone(),
@@ -224,6 +229,8 @@ struct Body {
     project: String,
     /// A Swarm stack: its tasks are watched (see `swarm::watch`).
     swarm: bool,
+    /// `[nodes]`: the daemons of the swarm's nodes, for faults on their task containers.
+    nodes: crate::swarm::nodes::Nodes,
     http_target: Option<String>,
     containers: Vec<Container>,
     ledger: Arc<Ledger>,
@@ -246,6 +253,8 @@ impl Body {
             key_prefix: self.key_prefix.clone(),
             observe: self.observe.clone(),
             swarm: self.swarm,
+            nodes: self.nodes.clone(),
+            node_of: Mutex::default(),
         }
     }
 

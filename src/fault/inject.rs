@@ -63,6 +63,10 @@ pub struct DockerInjector {
     /// A Swarm stack: targets are its running tasks when the action starts (a task Swarm replaced is not hit
     /// again), deploy actions go through the service API.
     pub swarm: bool,
+    /// `[nodes]`: the daemon of each swarm node, for faults on the task containers it runs.
+    pub nodes: crate::swarm::nodes::Nodes,
+    /// The swarm node of each task container seen (container id to node id).
+    pub node_of: Mutex<std::collections::HashMap<String, String>>,
 }
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);
@@ -158,14 +162,42 @@ impl DockerInjector {
         if !self.swarm {
             return self.containers.clone();
         }
-        match crate::swarm::deploy::running_containers(&self.docker, &self.project).await {
+        let mut now = match crate::swarm::deploy::running_containers(&self.docker, &self.project).await {
             Ok(now) if !now.is_empty() => now,
             _ => self.containers.clone(),
+        };
+        if let Ok(services) = crate::swarm::tasks::services(&self.docker, &self.project).await {
+            let mut map = self.node_of.lock().expect("node map lock");
+            for t in services.iter().flat_map(|s| &s.tasks) {
+                if let Some(c) = &t.container {
+                    map.insert(c.clone(), t.node.clone());
+                }
+            }
         }
+        for node in self.nodes.all() {
+            let Ok(theirs) = crate::docker::discover::project_containers(&node.docker, &self.project).await
+            else {
+                continue;
+            };
+            for mut c in theirs.into_iter().filter(|c| c.state == "running") {
+                if !now.iter().any(|o| o.id == c.id) {
+                    c.number = crate::swarm::deploy::slot_of(&c.name).unwrap_or(c.number);
+                    now.push(c);
+                }
+            }
+        }
+        now
+    }
+
+    /// The daemon a fault on `c` goes to: its node's (`[nodes]`), else the one hadrill talks to.
+    fn docker_for(&self, c: &Container) -> Docker {
+        let node = self.node_of.lock().expect("node map lock").get(&c.id).cloned();
+        node.and_then(|n| self.nodes.docker_of(&n).cloned()).unwrap_or_else(|| self.docker.clone())
     }
 
     async fn apply_one(&self, p: &Planned, c: &Container, scheduled: Nanos) -> Part {
-        let d = &self.docker;
+        let docker = self.docker_for(c);
+        let d = &docker;
         let since = unix_now_ns();
         let name = c.display_name();
         match &p.action {
@@ -357,7 +389,7 @@ impl DockerInjector {
         what: &str,
         effect: Option<u128>,
     ) -> Part {
-        let state = match self.docker.inspect_container(&c.id, None::<InspectContainerOptions>).await {
+        let state = match self.docker_for(c).inspect_container(&c.id, None::<InspectContainerOptions>).await {
             Ok(i) => i
                 .state
                 .map(|s| State { running: s.running.unwrap_or(false), paused: s.paused.unwrap_or(false) }),

@@ -5,6 +5,7 @@ mod action;
 mod deploy;
 pub mod error;
 pub mod model;
+mod nodes;
 pub mod overrides;
 pub mod parse;
 pub mod pick;

@@ -33,6 +33,8 @@ pub struct Scenario {
     /// `orchestrator = "swarm"`: deploy with `docker stack deploy`; `None` takes the stack's `x-hadrill`
     /// word, else Compose.
     pub orchestrator: Option<crate::swarm::Orchestrator>,
+    /// `[nodes]`: each swarm node's Docker endpoint, for faults on the task containers it runs.
+    pub nodes: Vec<crate::swarm::endpoint::NodeSpec>,
 }
 
 /// Which client the load drives.

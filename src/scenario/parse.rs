@@ -44,6 +44,7 @@ struct RawScenario {
     observe: Option<super::overrides::RawObserve>,
     profiles: Option<S<Vec<String>>>,
     orchestrator: Option<S<String>>,
+    nodes: Option<super::nodes::RawNodes>,
     verify: Option<S<super::workload::RawVerify>>,
 }
 
@@ -211,6 +212,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
     super::schedule::check_overlaps(file, &actions, duration)?;
     let expect = parse_expect(&cx, raw.expect.as_ref(), measure.slow.is_some())?;
+    let nodes = super::nodes::read(&cx, raw.nodes.as_ref())?;
     let repeat = match &raw.repeat {
         Some(r) => Some(in_range(&cx, r, "repeat", 1..=limits::MAX_REPEAT, " cycles")?),
         None => None,
@@ -233,6 +235,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         expect,
         overrides,
         orchestrator,
+        nodes,
     })
 }
 

@@ -8,6 +8,7 @@ use super::{RunningStack, StackSpec, UpOptions};
 use crate::cleanup::Removed;
 use crate::docker::discover::Container;
 use crate::error::Result;
+use crate::swarm::nodes::Nodes;
 use crate::swarm::{Orchestrator, SwarmStack};
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,24 @@ impl Deployment {
             Orchestrator::Compose => Deployment::Compose(RunningStack::prepare(spec, compose)?),
             Orchestrator::Swarm => Deployment::Swarm(SwarmStack::prepare(spec)?),
         })
+    }
+
+    /// The daemons of the swarm's nodes (`[nodes]`), kept for the drill's faults (a Compose project has none).
+    pub fn with_nodes(self, nodes: Nodes) -> Deployment {
+        match self {
+            Deployment::Swarm(mut s) => {
+                s.nodes = nodes;
+                Deployment::Swarm(s)
+            }
+            compose => compose,
+        }
+    }
+
+    pub fn nodes(&self) -> Nodes {
+        match self {
+            Deployment::Swarm(s) => s.nodes.clone(),
+            Deployment::Compose(_) => Nodes::default(),
+        }
     }
 
     pub fn spec(&self) -> &StackSpec {

@@ -29,6 +29,8 @@ pub struct SwarmStack {
     /// The file deployed: the user's with hadrill's labels.
     override_file: PathBuf,
     reaper: Reaper,
+    /// `[nodes]`: the daemons of the swarm's nodes, for faults on their task containers.
+    pub nodes: super::nodes::Nodes,
 }
 
 impl SwarmStack {
@@ -43,7 +45,7 @@ impl SwarmStack {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let override_file = dir.join("hadrill.stack.yml");
         std::fs::write(&override_file, rendered).map_err(|e| Error::io(&override_file, e))?;
-        Ok(SwarmStack { spec, project, override_file, reaper: Reaper::default() })
+        Ok(SwarmStack { spec, project, override_file, reaper: Reaper::default(), nodes: Default::default() })
     }
 
     /// How the report names the engine.

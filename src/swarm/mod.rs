@@ -9,8 +9,10 @@
 
 pub mod clean;
 pub mod deploy;
+pub mod endpoint;
 pub mod manager;
 pub mod node;
+pub mod nodes;
 pub mod overlay;
 pub mod service;
 pub mod tasks;
