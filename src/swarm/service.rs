@@ -37,7 +37,8 @@ pub fn converged(tasks: &[TaskInfo], want: &Want) -> bool {
     let on_spec = |t: &&TaskInfo| t.image == want.image && t.force_update == want.force_update;
     let running = meant.iter().filter(|t| t.is_running() && on_spec(t)).count() as u64;
     let all_done = meant.iter().all(|t| t.is_running() && on_spec(t));
-    all_done && want.replicas.is_none_or(|r| running == r)
+    let lingering = tasks.iter().any(|t| t.is_running() && !(t.desired == "running" && on_spec(&t)));
+    all_done && !lingering && want.replicas.is_none_or(|r| running == r)
 }
 
 /// One slot's replacement during a rolling update, in Unix nanoseconds (when hadrill saw each change).
@@ -314,6 +315,13 @@ mod tests {
             task("d", 2, "starting", "running", 1),
         ];
         assert!(!converged(&mid, &want(1, 2)), "a replacement still starting");
+        let old_still_up = [
+            task("a", 1, "shutdown", "shutdown", 0),
+            task("c", 1, "running", "running", 1),
+            task("b", 2, "running", "shutdown", 0),
+            task("d", 2, "running", "running", 1),
+        ];
+        assert!(!converged(&old_still_up, &want(1, 2)), "the last old task told to stop, still running");
         let done = [
             task("a", 1, "shutdown", "shutdown", 0),
             task("c", 1, "running", "running", 1),
