@@ -288,3 +288,35 @@ async fn nodes_mapping_the_node_to_the_local_socket_drill_as_before() {
         report.stack_events.iter().any(|e| e.source == "swarm" && e.kind == StackEventKind::Promotion);
     assert!(promoted, "the replacement task seen");
 }
+
+/// Removes the test's image tag when dropped.
+struct Tag(&'static str);
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker").args(["rmi", self.0]).output();
+    }
+}
+
+/// `rolling-update` with `image`: Swarm rolls `app` onto the new reference, and the revert (Swarm's rollback
+/// to the previous spec) converges back on `hadrill/demo:local` when the load ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn an_image_update_is_rolled_back_by_swarm_at_the_end() {
+    let _serial = common::SERIAL.lock().await;
+    let tagged = std::process::Command::new("docker")
+        .args(["tag", "hadrill/demo:local", "hadrill/demo:swarm-next"])
+        .status()
+        .expect("docker tag");
+    assert!(tagged.success());
+    let _tag = Tag("hadrill/demo:swarm-next");
+    let mut swarm = SwarmGuard::ensure();
+    swarm.label_node("hadrill.pg-primary");
+    swarm.label_node("hadrill.pg-replica");
+    let report = common::drill("tests/scenarios/swarm-update-image.toml").await;
+    let a = &report.actions[0];
+    eprintln!("figures: {} verified {} reverted {:?}: {}", a.summary, a.verified, a.reverted_ms, a.detail);
+    assert!(a.verified, "{a:?}");
+    assert!(a.reverted_ms.is_some(), "rolled back: {a:?}");
+    assert!(report.revert_errors.is_empty(), "{:?}", report.revert_errors);
+}

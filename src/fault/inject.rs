@@ -568,10 +568,14 @@ fn summarize(p: &Planned, names: &[String]) -> String {
         Action::Drain => format!("drain the swarm node of {who}{dur}"),
         Action::Exec { command, .. } => format!("exec in {who}: {}", command.join(" ")),
         Action::Rolling(r) => {
-            let order = if r.order == Order::StartFirst { "start-first" } else { "stop-first" };
+            let order = match r.order {
+                _ if r.by_swarm => "the file's update_config",
+                Order::StartFirst => "start-first",
+                Order::StopFirst => "stop-first",
+            };
             match &r.image {
                 None if r.force => {
-                    format!("rolling-update {who} (forced: same spec, the file's update_config)")
+                    format!("rolling-update {who} (forced: same spec, {order})")
                 }
                 Some(image) => format!("rolling-update {who} to {image} ({order})"),
                 None => format!("rolling-restart {who} ({order})"),

@@ -58,6 +58,7 @@ pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Acti
         timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))?,
         ready,
         force: update && image.is_none(),
+        by_swarm: cx.swarm,
         image,
         healthy_within,
     }))

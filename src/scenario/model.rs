@@ -181,6 +181,8 @@ pub struct Roll {
     /// A Swarm `rolling-update` without an image: the service's `ForceUpdate` counter is raised, so Swarm
     /// replaces every task on the same spec.
     pub force: bool,
+    /// Read for a Swarm stack: Swarm rolls as the stack file's `update_config` says (`order` is not hadrill's).
+    pub by_swarm: bool,
     /// How long an instance may take to become healthy.
     pub healthy_within: Duration,
 }
