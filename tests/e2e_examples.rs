@@ -2,10 +2,8 @@
 //! APIs as a user's scenario describes them: the orders API (its own paths, JSON bodies, a bearer token, TLS
 //! at the load balancer) and PowerDNS Authoritative (its HTTP API on a PostgreSQL primary and replica).
 //!
-//! Ignored until the workload probe (`[[load.request]]`, `[verify]`, issue 12 §1) and TLS in the load engine
-//! (issue 12 §2) are merged: `hadrill check` rejects the scenarios' keys until then. Run them with
-//! `cargo test --test e2e_examples -- --ignored --test-threads=1`; the first run builds the examples' images
-//! from Debian's packages (about a minute each on a quiet machine).
+//! Run them with `cargo test --test e2e_examples -- --ignored --test-threads=1`; the first run builds the
+//! examples' images from Debian's packages (about a minute each on a quiet machine).
 
 mod common;
 
