@@ -51,8 +51,8 @@ async fn orders_app_loses_no_order_when_an_api_instance_dies_behind_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "PowerDNS answers 503 after the promotion until the drill ends (measured 2026-11-25: 464 \
-            acknowledged, 0 lost, not recovered); its reconnect to the promoted primary is not solved yet"]
+#[ignore = "slow: about 2.5 min here (two images, a replica's base backup, 40 s of load); passed 2026-11-26 \
+            (RTO 11.2 s, 182 acknowledged, 0 lost; 183 rows counted by hand = 182 + 1 indeterminate persisted)"]
 async fn powerdns_records_survive_a_promoted_replica_and_the_loss_is_counted() {
     let _serial = common::SERIAL.lock().await;
     std::env::set_var("PDNS_API_KEY", PDNS_API_KEY);
@@ -60,7 +60,7 @@ async fn powerdns_records_survive_a_promoted_replica_and_the_loss_is_counted() {
     assert_eq!(r.actions[0].targets, vec!["pg-primary"], "{:?}", r.actions[0]);
     assert!(r.actions.iter().all(|a| a.verified), "the kill and the promotion took effect: {:?}", r.actions);
     let m = &r.measurement;
-    assert!(m.writes.acknowledged > 500, "records created through the API: {:?}", m.writes);
+    assert!(m.writes.acknowledged > 100, "records created through the API at 10 req/s: {:?}", m.writes);
     assert!(m.writes.failed > 0, "writes fail between the primary's death and the promotion: {:?}", m.writes);
     assert_eq!(m.rto.status, RtoStatus::Recovered, "{:?}", m.rto);
     assert!(
@@ -69,7 +69,7 @@ async fn powerdns_records_survive_a_promoted_replica_and_the_loss_is_counted() {
         m.rto
     );
     assert!(m.writes.lost.is_some(), "the zone listing read the records back: {:?}", m.writes);
-    assert!(m.writes.lost.unwrap_or(u64::MAX) <= 200, "asynchronous replication: a handful: {:?}", m.writes);
+    assert!(m.writes.lost.unwrap_or(u64::MAX) <= 20, "asynchronous replication: a handful: {:?}", m.writes);
     assert_eq!(r.verdict, Verdict::Passed, "{}", hadrill::report::markdown::console_verdict(&r));
     assert_secret_absent(&dir, PDNS_API_KEY);
     let _ = std::fs::remove_dir_all(dir);
