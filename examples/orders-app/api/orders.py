@@ -49,18 +49,9 @@ class Pool:
     """At most `size` connections, opened on demand, kept while they work, dropped after a connection error."""
 
     def __init__(self, size, wait):
-        self.size = size
         self.slots = threading.BoundedSemaphore(size)
         self.idle = queue.LifoQueue()
         self.wait = wait
-
-    def fill(self):
-        """Opens the connections before the first request, so that the first burst does not wait for them."""
-        try:
-            for _ in range(self.size):
-                self.idle.put(connect())
-        except psycopg2.Error as e:
-            print(f"{INSTANCE}: opening the pool: {str(e).strip()} (the rest open on demand)", flush=True)
 
     @contextlib.contextmanager
     def connection(self):
@@ -220,8 +211,7 @@ class Server(ThreadingHTTPServer):
 
 if __name__ == "__main__":
     migrate()
-    pool.fill()
     threading.Thread(target=health.watch, daemon=True).start()
     server = Server(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler)
-    print(f"{INSTANCE}: listening on :8080, {POOL_SIZE} database connections", flush=True)
+    print(f"{INSTANCE}: listening on :8080, {POOL_SIZE} database connections at most", flush=True)
     server.serve_forever()
