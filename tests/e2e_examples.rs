@@ -33,8 +33,8 @@ fn assert_secret_absent(dir: &Path, secret: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "not yet reliable on a loaded 2-core machine (load average 20-45), and about 3.5 min with its \
             build: measured 2026-11-26 with the pooled API, passed once (RTO 0, 4670 acknowledged, 0 lost) and failed \
-            twice: a 1 s stall of all requests at 38 s, and once (with the pool filled at start, since reverted) the \
-            load began 20 s before `edge` accepted connections"]
+            twice: a 1 s stall of all requests at 38 s, and once (with the pool filled at start, since reverted) `edge` \
+            refused connections for the first 22 s of the load (1851 connection_refused)"]
 async fn orders_app_loses_no_order_when_an_api_instance_dies_behind_tls() {
     let _serial = common::SERIAL.lock().await;
     std::env::set_var("ORDERS_TOKEN", ORDERS_TOKEN);
