@@ -1,5 +1,6 @@
-//! The general-purpose HTTP client (reqwest) that the read-back and the observers share: short timeouts, no
-//! proxy, a small idle pool. The load itself goes through the engine's own client, [`crate::load::http1`].
+//! The general-purpose HTTP client (reqwest) that the observers share: short timeouts, no proxy, a small idle
+//! pool. The load and its read-backs go through the engine's own client, [`crate::load::http1`], so that they
+//! reach an `https://` target with the load's TLS and `Host` settings.
 
 use std::time::Duration;
 

@@ -2,10 +2,8 @@
 //! APIs as a user's scenario describes them: the orders API (its own paths, JSON bodies, a bearer token, TLS
 //! at the load balancer) and PowerDNS Authoritative (its HTTP API on a PostgreSQL primary and replica).
 //!
-//! Ignored until the workload probe (`[[load.request]]`, `[verify]`, issue 12 §1) and TLS in the load engine
-//! (issue 12 §2) are merged: `hadrill check` rejects the scenarios' keys until then. Run them with
-//! `cargo test --test e2e_examples -- --ignored --test-threads=1`; the first run builds the examples' images
-//! from Debian's packages (about a minute each on a quiet machine).
+//! Run them with `cargo test --test e2e_examples -- --ignored --test-threads=1`; the first run builds the
+//! examples' images from Debian's packages (about a minute each on a quiet machine).
 
 mod common;
 
@@ -33,8 +31,10 @@ fn assert_secret_absent(dir: &Path, secret: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the example API misses rto_max here: after a kill HAProxy took the surviving api2 out for 12 s \
-            (503s; measured 2026-11-25: RTO 16.5 s, 3321 acknowledged, 0 lost); run by hand until the API copes"]
+#[ignore = "not yet reliable on a loaded 2-core machine (load average 20-45), and about 3.5 min with its \
+            build: measured 2026-11-26 with the pooled API, passed once (RTO 0, 4670 acknowledged, 0 lost) and failed \
+            twice: a 1 s stall of all requests at 38 s, and once (with the pool filled at start, since reverted) `edge` \
+            refused connections for the first 22 s of the load (1851 connection_refused)"]
 async fn orders_app_loses_no_order_when_an_api_instance_dies_behind_tls() {
     let _serial = common::SERIAL.lock().await;
     std::env::set_var("ORDERS_TOKEN", ORDERS_TOKEN);
@@ -53,8 +53,8 @@ async fn orders_app_loses_no_order_when_an_api_instance_dies_behind_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "PowerDNS answers 503 after the promotion until the drill ends (measured 2026-11-25: 464 \
-            acknowledged, 0 lost, not recovered); its reconnect to the promoted primary is not solved yet"]
+#[ignore = "slow: about 2.5 min here (two images, a replica's base backup, 40 s of load); passed 2026-11-26 \
+            (RTO 11.2 s, 182 acknowledged, 0 lost; 183 rows counted by hand = 182 + 1 indeterminate persisted)"]
 async fn powerdns_records_survive_a_promoted_replica_and_the_loss_is_counted() {
     let _serial = common::SERIAL.lock().await;
     std::env::set_var("PDNS_API_KEY", PDNS_API_KEY);
@@ -62,7 +62,7 @@ async fn powerdns_records_survive_a_promoted_replica_and_the_loss_is_counted() {
     assert_eq!(r.actions[0].targets, vec!["pg-primary"], "{:?}", r.actions[0]);
     assert!(r.actions.iter().all(|a| a.verified), "the kill and the promotion took effect: {:?}", r.actions);
     let m = &r.measurement;
-    assert!(m.writes.acknowledged > 500, "records created through the API: {:?}", m.writes);
+    assert!(m.writes.acknowledged > 100, "records created through the API at 10 req/s: {:?}", m.writes);
     assert!(m.writes.failed > 0, "writes fail between the primary's death and the promotion: {:?}", m.writes);
     assert_eq!(m.rto.status, RtoStatus::Recovered, "{:?}", m.rto);
     assert!(
@@ -71,7 +71,7 @@ async fn powerdns_records_survive_a_promoted_replica_and_the_loss_is_counted() {
         m.rto
     );
     assert!(m.writes.lost.is_some(), "the zone listing read the records back: {:?}", m.writes);
-    assert!(m.writes.lost.unwrap_or(u64::MAX) <= 200, "asynchronous replication: a handful: {:?}", m.writes);
+    assert!(m.writes.lost.unwrap_or(u64::MAX) <= 20, "asynchronous replication: a handful: {:?}", m.writes);
     assert_eq!(r.verdict, Verdict::Passed, "{}", hadrill::report::markdown::console_verdict(&r));
     assert_secret_absent(&dir, PDNS_API_KEY);
     let _ = std::fs::remove_dir_all(dir);

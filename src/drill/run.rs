@@ -398,7 +398,8 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
         }
         scenario::Probe::Postgres => {
             let nodes = resolve(&b.observe.postgres)?;
-            Arc::new(load::pg_probe::PgProbe::new(&nodes, &settings).await?)
+            let login = b.observe.probe_login().unwrap_or_else(load::pg_probe::app_login);
+            Arc::new(load::pg_probe::PgProbe::new(&nodes, &login, &settings).await?)
         }
         scenario::Probe::Redis => {
             let nodes = resolve(&b.observe.sentinel)?;

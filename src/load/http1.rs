@@ -8,7 +8,8 @@
 //! Why not hyper's client connections (the engine used them before): each one costs a driving task, a
 //! dispatch channel and two buffers, about 30 KiB, and a saturated drill holds thousands of them in flight.
 //! Here a connection is its socket and one small buffer; answers are parsed with `httparse` and their bodies
-//! (Content-Length, chunked, or to the end of the connection) are counted and discarded, never kept.
+//! (Content-Length, chunked, or to the end of the connection) are counted and discarded, unless the caller
+//! asks to keep one ([`Body`]: a workload's `body_contains`, a read-back's JSON), decoded and capped.
 //! An `https://` target's connections are TLS streams over the same sockets ([`super::tls`]): the probes
 //! see no difference.
 
@@ -166,7 +167,33 @@ const MAX_HEAD: usize = 64 * 1024;
 /// The buffer a connection starts with and keeps: load answers are small, a longer one takes more reads.
 const BUF: usize = 2048;
 /// The most of an answer's body kept for a workload's `body_contains`.
-const MAX_KEPT_BODY: usize = 64 * 1024;
+pub const MAX_CHECKED_BODY: usize = 64 * 1024;
+
+/// An answer's body as the caller keeps it: chunk framing removed, at most `max` bytes; `cut` when more came.
+#[derive(Debug, Default)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    max: usize,
+    cut: bool,
+}
+
+impl Body {
+    /// Keeps at most `max` bytes of the next answer's body.
+    pub fn upto(max: usize) -> Body {
+        Body { bytes: Vec::new(), max, cut: false }
+    }
+
+    /// Whether the body was longer than the bytes kept.
+    pub fn cut(&self) -> bool {
+        self.cut
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        let room = self.max.saturating_sub(self.bytes.len());
+        self.cut |= data.len() > room;
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+    }
+}
 
 impl Conn {
     /// Sends one request and reads its whole answer, all within `timeout`. `path` is an absolute path.
@@ -182,7 +209,7 @@ impl Conn {
     }
 
     /// [`Conn::request`] with `extra` header lines (each ending in CRLF) and, with `sink`, the answer's body
-    /// (at most 64 KiB of it, chunk framing included) appended to `sink`.
+    /// kept there (decoded, up to the sink's cap).
     #[allow(clippy::too_many_arguments)]
     pub async fn request_with(
         &mut self,
@@ -191,7 +218,7 @@ impl Conn {
         path: &str,
         extra: &[u8],
         body: Bytes,
-        sink: Option<&mut Vec<u8>>,
+        sink: Option<&mut Body>,
         timeout: Duration,
     ) -> Answer {
         let exchange = self.exchange(target, &method, path, extra, &body, sink, timeout);
@@ -237,7 +264,7 @@ impl Conn {
         path: &str,
         extra: &[u8],
         body: &[u8],
-        sink: Option<&mut Vec<u8>>,
+        sink: Option<&mut Body>,
         timeout: Duration,
     ) -> Result<(u16, bool), Failure> {
         if self.stream.as_ref().is_some_and(|s| !idle_and_open(s.socket())) {
@@ -347,16 +374,16 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
     Ok(Some(Head { code, framing, keep_alive, len }))
 }
 
-/// Reads an answer to its end, discarding its body: its status, and whether the connection can be reused.
+/// Reads an answer to its end, its body discarded or kept in `sink`: its status, and whether the connection
+/// can be reused.
 async fn read_answer<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
-    mut sink: Option<&mut Vec<u8>>,
+    mut sink: Option<&mut Body>,
 ) -> Result<(u16, bool), Failure> {
-    let keep = |sink: &mut Option<&mut Vec<u8>>, data: &[u8]| {
+    let keep = |sink: &mut Option<&mut Body>, data: &[u8]| {
         if let Some(out) = sink.as_deref_mut() {
-            let room = MAX_KEPT_BODY.saturating_sub(out.len());
-            out.extend_from_slice(&data[..data.len().min(room)]);
+            out.push(data);
         }
     };
     let head = loop {
@@ -391,8 +418,7 @@ async fn read_answer<S: AsyncRead + Unpin>(
             let mut decoder = Chunked::default();
             let mut at = head.len;
             loop {
-                keep(&mut sink, &buf[at..]);
-                if let Some(used) = decoder.feed(&buf[at..])? {
+                if let Some(used) = decoder.feed_into(&buf[at..], sink.as_deref_mut())? {
                     break at + used == buf.len();
                 }
                 buf.clear();
@@ -437,7 +463,7 @@ enum ChunkState {
     Trailer(bool),
 }
 
-/// Follows a chunked body without keeping it.
+/// Follows a chunked body, keeping its data only when asked.
 #[derive(Debug, Default)]
 struct Chunked {
     state: ChunkState,
@@ -446,7 +472,13 @@ struct Chunked {
 
 impl Chunked {
     /// Consumes `data`: `Some(n)` when the body ended after its first `n` bytes, `None` when more is needed.
+    #[cfg(test)]
     fn feed(&mut self, data: &[u8]) -> Result<Option<usize>, Failure> {
+        self.feed_into(data, None)
+    }
+
+    /// [`Chunked::feed`], the chunks' data (without their framing) appended to `out`.
+    fn feed_into(&mut self, data: &[u8], mut out: Option<&mut Body>) -> Result<Option<usize>, Failure> {
         let mut i = 0;
         while i < data.len() {
             let b = data[i];
@@ -468,6 +500,9 @@ impl Chunked {
                 }
                 ChunkState::Data(left) => {
                     let take = left.min((data.len() - i) as u64);
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(&data[i..i + take as usize]);
+                    }
                     i += take as usize;
                     self.state =
                         if take == left { ChunkState::DataCr } else { ChunkState::Data(left - take) };

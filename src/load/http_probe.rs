@@ -52,7 +52,7 @@ impl Probe for KvProbe {
     }
 
     fn read_back(&self, _max_seq: u32, limit: Duration) -> ReadingBack<'_> {
-        super::verify::read_back(self.target.url(), &self.key_prefix, limit).boxed()
+        super::verify::read_back(&self.target, &self.key_prefix, limit).boxed()
     }
 
     fn describe(&self) -> String {

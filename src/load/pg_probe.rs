@@ -2,6 +2,8 @@
 //! multi-host connection over the published 127.0.0.1 ports (`target_session_attrs=read-write`), read back
 //! from whichever node is primary after the drill. Feeds the same lost-writes/RPO measurement as HTTP. Its
 //! connections are opened when it is made, before the load starts, so the first requests find them open.
+//! It logs in as the scenario says (`[observe] postgres` entries, or `x-hadrill`, with `user`, `password`,
+//! `dbname`), else as the bundled images' application user (`app`/`app`, database `app`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+
+use crate::stack::resolve::PgLogin;
 use rand::rngs::StdRng;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
@@ -100,14 +104,27 @@ impl std::fmt::Debug for PgProbe {
     }
 }
 
-/// `host=127.0.0.1,127.0.0.1 port=p1,p2 ... target_session_attrs=read-write`.
-pub fn conn_string(nodes: &[SocketAddr], timeout: Duration) -> String {
+/// The login of the bundled images' application user, the probe's when the scenario names none.
+pub fn app_login() -> PgLogin {
+    PgLogin { user: "app".into(), password: "app".into(), dbname: "app".into() }
+}
+
+/// A value of a libpq `key=value` string: quoted, with `\` and `'` escaped (a password may hold anything).
+fn quoted(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// `host=127.0.0.1,127.0.0.1 port=p1,p2 user=... target_session_attrs=read-write`.
+pub fn conn_string(nodes: &[SocketAddr], login: &PgLogin, timeout: Duration) -> String {
     let hosts: Vec<String> = nodes.iter().map(|a| a.ip().to_string()).collect();
     let ports: Vec<String> = nodes.iter().map(|a| a.port().to_string()).collect();
     format!(
-        "host={} port={} user=app password=app dbname=app target_session_attrs=read-write connect_timeout={}",
+        "host={} port={} user={} password={} dbname={} target_session_attrs=read-write connect_timeout={}",
         hosts.join(","),
         ports.join(","),
+        quoted(&login.user),
+        quoted(&login.password),
+        quoted(&login.dbname),
         timeout.as_secs().max(1)
     )
 }
@@ -143,13 +160,17 @@ fn answered(code: &SqlState) -> Failure {
 }
 
 impl PgProbe {
-    /// Connects to the writable one of `nodes` (named as the stack names them), creates the probe table,
-    /// and opens the probe's connections.
-    pub async fn new(nodes: &[(String, SocketAddr)], settings: &Settings) -> Result<PgProbe, ProbeError> {
+    /// Connects as `login` to the writable one of `nodes` (named as the stack names them), creates the probe
+    /// table, and opens the probe's connections.
+    pub async fn new(
+        nodes: &[(String, SocketAddr)],
+        login: &PgLogin,
+        settings: &Settings,
+    ) -> Result<PgProbe, ProbeError> {
         let timeout = settings.timeout;
         let addrs: Vec<SocketAddr> = nodes.iter().map(|(_, a)| *a).collect();
         let probe = PgProbe {
-            conn: conn_string(&addrs, timeout),
+            conn: conn_string(&addrs, login, timeout),
             names: nodes.iter().map(|(n, _)| n.clone()).collect(),
             mix: Mix::new(settings.read_ratio),
             prefix: settings.key_prefix.clone(),
@@ -320,9 +341,16 @@ mod tests {
     fn multi_host_connection_string() {
         let nodes: Vec<SocketAddr> =
             vec!["127.0.0.1:40001".parse().unwrap(), "127.0.0.1:40002".parse().unwrap()];
-        let c = conn_string(&nodes, Duration::from_secs(2));
-        assert!(c.starts_with("host=127.0.0.1,127.0.0.1 port=40001,40002 "), "{c}");
+        let c = conn_string(&nodes, &app_login(), Duration::from_secs(2));
+        assert!(c.starts_with("host=127.0.0.1,127.0.0.1 port=40001,40002 user='app' password='app' "), "{c}");
         assert!(c.contains("target_session_attrs=read-write"));
+        let odd =
+            PgLogin { user: "orders".into(), password: r"it's a \ pass".into(), dbname: "shop db".into() };
+        let c = conn_string(&nodes, &odd, Duration::from_secs(2));
+        let config: tokio_postgres::Config = c.parse().expect("a string libpq's grammar reads");
+        assert_eq!(config.get_user(), Some("orders"));
+        assert_eq!(config.get_password(), Some(r"it's a \ pass".as_bytes()));
+        assert_eq!(config.get_dbname(), Some("shop db"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The TLS client against a local rustls server on 127.0.0.1 with certificates made in the test (rcgen): an
-//! unknown issuer refused as `tls`, insecure and `tls_ca` accepted, SNI and the `Host` override sent, and a
-//! reconnect resuming the session.
+//! unknown issuer refused as `tls`, insecure and `tls_ca` accepted, SNI and the `Host` override sent, a
+//! reconnect resuming the session, and the read-backs (key-value bulk read, `[verify] kind = "http_list"`)
+//! going through the same TLS and `Host` settings as the load.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tokio_rustls::rustls::{HandshakeKind, ServerConfig};
 
 use super::TlsOptions;
 use crate::load::http1::{Conn, Target};
-use crate::timeline::Failure;
+use crate::timeline::{Failure, SeqSet, Verification};
 
 /// What the server saw on one connection: the SNI name, whether the session was resumed, the Host header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,11 @@ struct Seen {
 /// A CA's PEM and a server certificate it signed for `edge.test` and 127.0.0.1, served on 127.0.0.1 by a
 /// server answering one request per connection (`connection: close`, so every request reconnects).
 async fn server() -> (String, u16, tokio::sync::mpsc::UnboundedReceiver<Seen>) {
+    serve(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok").await
+}
+
+/// [`server`] answering every request with `reply`.
+async fn serve(reply: &'static [u8]) -> (String, u16, tokio::sync::mpsc::UnboundedReceiver<Seen>) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca_key = KeyPair::generate().unwrap();
@@ -61,7 +67,7 @@ async fn server() -> (String, u16, tokio::sync::mpsc::UnboundedReceiver<Seen>) {
             let head = String::from_utf8_lossy(&buf[..n]).to_string();
             let host = head.lines().find_map(|l| l.strip_prefix("host: ")).unwrap_or("").to_owned();
             let _ = tx.send(Seen { sni, resumed, host });
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok").await;
+            let _ = s.write_all(reply).await;
             let _ = s.shutdown().await;
         }
     });
@@ -123,4 +129,46 @@ async fn the_ca_file_and_server_name_are_used_and_reconnects_resume() {
         .to_string();
     assert!(e.contains("ca.pem") && e.contains("no CERTIFICATE"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn read_backs_go_through_the_loads_tls_and_host_settings() {
+    use crate::load::probe::{Probe, Settings};
+    let insecure = TlsOptions { insecure: true, ..TlsOptions::default() };
+    let settings = Settings { key_prefix: "hd-t-".into(), timeout: Duration::from_secs(2), read_ratio: 0.5 };
+    // The demo's bulk read, its page sent in chunks.
+    let (_, port, mut seen) = serve(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+          10\r\n{\"items\": [{\"k\":\r\n23\r\n \"hd-t-0000000002\"}], \"next\": null}\r\n0\r\n\r\n",
+    )
+    .await;
+    let kv = crate::load::http_probe::KvProbe::new(
+        target(port, &insecure).await.with_host(Some("kv.test")),
+        &settings,
+    );
+    assert_eq!(kv.read_back(3, Duration::from_secs(5)).await, Verification::Read(SeqSet::from(vec![2])));
+    assert_eq!(seen.recv().await.unwrap().host, "kv.test");
+    // A workload's list endpoint.
+    let (_, port, mut seen) = serve(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 41\r\nconnection: close\r\n\r\n{\"items\": [{\"id\": \"hd-t-0000000003\"}]}   ",
+    )
+    .await;
+    std::env::set_var("HD_TLS_KEY", "tls-Secret-8080");
+    let text = "name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"30s\"\n\
+        [[load.request]]\nkind = \"write\"\nmethod = \"POST\"\npath = \"/v1/orders/{key}\"\n\
+        [verify]\nkind = \"http_list\"\npath = \"/v1/orders\"\nheaders = { \"X-Key\" = \"${HD_TLS_KEY}\" }\n\
+        pointer = \"/items/*/id\"\n";
+    let workload =
+        crate::scenario::parse(std::path::Path::new("t.toml"), text).unwrap().load.workload.unwrap();
+    let t = target(port, &insecure).await.with_host(Some("orders.test"));
+    let list = crate::load::workload::WorkloadProbe::new(t, workload, &settings, None);
+    assert_eq!(list.read_back(3, Duration::from_secs(5)).await, Verification::Read(SeqSet::from(vec![3])));
+    assert_eq!(seen.recv().await.unwrap().host, "orders.test");
+    // Refused by the certificate check as the load would be: the read-back says so instead of reading.
+    let (_, port, _seen) = server().await;
+    let strict = crate::load::http_probe::KvProbe::new(target(port, &TlsOptions::default()).await, &settings);
+    match strict.read_back(3, Duration::from_millis(100)).await {
+        Verification::Failed(why) => assert!(why.contains("tls_error"), "{why}"),
+        other => panic!("{other:?}"),
+    }
 }

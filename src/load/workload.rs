@@ -1,7 +1,8 @@
 //! The user's workload (`[[load.request]]`) as a probe: requests drawn by weight, rendered from templates
 //! parsed once, sent on the engine's HTTP/1.1 connections (a new one per request without keep-alive), judged by
 //! each request's `ok` statuses and `body_contains`; and the read-back of `[verify]`: one GET per key, a list
-//! endpoint's JSON, or an SQL query against a PostgreSQL service of the stack.
+//! endpoint's JSON (both on the engine's connections, so with the load's TLS and `Host` settings), or an SQL
+//! query against a PostgreSQL service of the stack.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use futures_util::FutureExt;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::http1::{Conn, Target};
+use super::http1::{Body, Conn, Target, MAX_CHECKED_BODY};
 use super::keys::seq_in;
 use super::probe::{Pick, Probe, ReadingBack, Request, Sending, Settings};
 use super::template::{Template, Values};
@@ -24,6 +25,10 @@ use http::Method;
 
 /// How long one read-back GET may take.
 const VERIFY_GET_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the list endpoint's one GET may take (a whole zone, a whole table).
+const VERIFY_LIST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest list answer read back: a million keys of about 60 bytes each.
+pub const MAX_LIST_BODY: usize = 64 << 20;
 
 /// The workload probe.
 #[derive(Debug)]
@@ -89,7 +94,7 @@ impl Probe for WorkloadProbe {
         let extra = header_lines(&spec.headers, &v);
         let body = Bytes::from(spec.body.render(&v));
         async move {
-            let mut kept = spec.body_contains.as_ref().map(|_| Vec::new());
+            let mut kept = spec.body_contains.as_ref().map(|_| Body::upto(MAX_CHECKED_BODY));
             let answer = conn
                 .request_with(&self.target, spec.method.clone(), &path, &extra, body, kept.as_mut(), timeout)
                 .await;
@@ -101,7 +106,7 @@ impl Probe for WorkloadProbe {
                 Ok(code) => {
                     let missing =
                         spec.body_contains.as_ref().zip(kept.as_ref()).is_some_and(|(want, got)| {
-                            !got.windows(want.len().max(1)).any(|w| w == want.as_bytes())
+                            !got.bytes.windows(want.len().max(1)).any(|w| w == want.as_bytes())
                         });
                     missing.then_some(Failure::Status(code))
                 }
@@ -122,9 +127,7 @@ impl Probe for WorkloadProbe {
                     .await
                 }
                 Some(VerifySpec::HttpList { path, headers, pointer }) => {
-                    let client = crate::http::client(Duration::from_secs(30), 1);
-                    retry_until(limit, "the list endpoint", || self.list(&client, path, headers, pointer))
-                        .await
+                    retry_until(limit, "the list endpoint", || self.list(path, headers, pointer)).await
                 }
                 Some(VerifySpec::Sql { dsn, query, .. }) => {
                     let Some(addr) = self.sql_addr else {
@@ -151,18 +154,6 @@ impl Probe for WorkloadProbe {
 impl WorkloadProbe {
     fn values_of(&self, seq: u32) -> Values<'_> {
         Values { prefix: &self.key_prefix, seq, last_acked: seq }
-    }
-
-    fn get(
-        &self,
-        client: &reqwest::Client,
-        path: &Template,
-        headers: &[Header],
-        seq: u32,
-    ) -> reqwest::RequestBuilder {
-        let v = self.values_of(seq);
-        let url = format!("{}{}", self.target.url(), path.render(&v));
-        headers.iter().fold(client.get(url), |b, h| b.header(h.name.as_str(), h.value.render(&v)))
     }
 
     /// One GET per written key through the engine's own client (so https targets read back with the load's
@@ -219,24 +210,35 @@ impl WorkloadProbe {
         Ok(SeqSet::from(all))
     }
 
-    async fn list(
-        &self,
-        client: &reqwest::Client,
-        path: &Template,
-        headers: &[Header],
-        pointer: &str,
-    ) -> Result<SeqSet, ProbeError> {
+    /// One GET of the list endpoint through the engine's own client (the load's TLS and `Host` settings),
+    /// its JSON body kept up to [`MAX_LIST_BODY`].
+    async fn list(&self, path: &Template, headers: &[Header], pointer: &str) -> Result<SeqSet, ProbeError> {
         let what = "list read-back";
-        let resp = self
-            .get(client, path, headers, 0)
-            .send()
-            .await
-            .map_err(|source| ProbeError::Http { what, source })?;
-        if !resp.status().is_success() {
-            return Err(ProbeError::Answer { what, answer: resp.status().to_string() });
+        let v = self.values_of(0);
+        let at = self.target.path(&path.render(&v));
+        let mut body = Body::upto(MAX_LIST_BODY);
+        let answer = Conn::default()
+            .request_with(
+                &self.target,
+                Method::GET,
+                &at,
+                &header_lines(headers, &v),
+                Bytes::new(),
+                Some(&mut body),
+                VERIFY_LIST_TIMEOUT,
+            )
+            .await;
+        match answer {
+            Ok(code) if (200..300).contains(&code) => {}
+            Ok(code) => return Err(ProbeError::Answer { what, answer: code.to_string() }),
+            Err(f) => return Err(ProbeError::Answer { what, answer: f.label().to_owned() }),
         }
-        let json: serde_json::Value =
-            resp.json().await.map_err(|source| ProbeError::Http { what, source })?;
+        if body.cut() {
+            let most = crate::units::human_bytes(MAX_LIST_BODY as u64);
+            return Err(ProbeError::Answer { what, answer: format!("a body larger than {most}") });
+        }
+        let json: serde_json::Value = serde_json::from_slice(&body.bytes)
+            .map_err(|e| ProbeError::Answer { what, answer: format!("not JSON: {e}") })?;
         let mut keys = Vec::new();
         collect(&json, pointer, &mut keys);
         Ok(SeqSet::from(keys.iter().filter_map(|k| seq_in(&self.key_prefix, k)).collect::<Vec<u32>>()))

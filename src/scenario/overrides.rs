@@ -1,6 +1,7 @@
 //! What a scenario says about its stack, so that a user's compose file needs no `x-hadrill:` section: the
-//! observers (`[observe]`, with PostgreSQL logins that may take `${VAR}` secrets), the Compose `profiles` to
-//! enable, and (from `hadrill run --env-file`) the env file. Whatever the scenario says wins over the file.
+//! observers (`[observe]`: haproxy, postgres, patroni, sentinel, sentinel_master, nginx; PostgreSQL logins
+//! that may take `${VAR}` secrets), the Compose `profiles` to enable, and (from `hadrill run --env-file`) the
+//! env file. Whatever the scenario says wins over the file.
 //! `[load] target` is read here too: `service:port`, `http://service:port` or `https://service:port`.
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub struct RawObserve {
     patroni: Option<Vec<S<String>>>,
     sentinel: Option<Vec<S<String>>>,
     sentinel_master: Option<S<String>>,
+    nginx: Option<Vec<S<String>>>,
 }
 
 /// A PostgreSQL node: `"db:5432"` or `{ addr = "db:5432", user = "app", password = "${PGPASSWORD}", ... }`.
@@ -38,11 +40,13 @@ enum RawPg {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StackOverrides {
     pub haproxy: Option<Vec<String>>,
-    /// Addresses and their logins (the default login when the entry gave none).
-    pub postgres: Option<Vec<(String, PgLogin)>>,
+    /// Addresses and the logins their entries give (none: the observer's default, the probe's `app`).
+    pub postgres: Option<Vec<(String, Option<PgLogin>)>>,
     pub patroni: Option<Vec<String>>,
     pub sentinel: Option<Vec<String>>,
     pub sentinel_master: Option<String>,
+    /// nginx services whose error log is read (names, not addresses: nginx has no state to poll).
+    pub nginx: Option<Vec<String>>,
     /// Compose profiles to enable (`profiles = [...]`); services of other profiles are not part of the run.
     pub profiles: Vec<String>,
     /// An env file for Compose (`hadrill run --env-file`); otherwise `.env` next to the compose file.
@@ -76,6 +80,23 @@ fn service_port(
             ),
         )),
     }
+}
+
+/// Checks a service name entry (`nginx = ["lb"]`) against the stack.
+fn service(
+    file: &Path,
+    text: &str,
+    spec: &StackSpec,
+    what: &str,
+    v: &str,
+    span: std::ops::Range<usize>,
+) -> Result<String, ScenarioError> {
+    if spec.has_service(v) {
+        return Ok(v.to_string());
+    }
+    let services = spec.services.join(", ");
+    let msg = format!("observe.{what} {v:?} must be a service of stack {} (services: {services})", spec.name);
+    Err(err(file, text, span, msg))
 }
 
 /// `[load] target` without its `http://` or `https://` scheme (and any trailing `/`); true for `https://`.
@@ -125,24 +146,29 @@ impl StackOverrides {
             o.patroni = list("patroni", &obs.patroni)?;
             o.sentinel = list("sentinel", &obs.sentinel)?;
             o.sentinel_master = obs.sentinel_master.as_ref().map(|m| m.get_ref().clone());
+            o.nginx = obs
+                .nginx
+                .as_ref()
+                .map(|l| {
+                    l.iter().map(|e| service(file, text, spec, "nginx", e.get_ref(), e.span())).collect()
+                })
+                .transpose()?;
             if let Some(nodes) = &obs.postgres {
                 let mut out = Vec::new();
                 for n in nodes {
                     let (addr, login) = match n.get_ref() {
-                        RawPg::Addr(a) => (a.clone(), PgLogin::default()),
+                        RawPg::Addr(a) => (a.clone(), None),
                         RawPg::Login { addr, user, password, dbname } => {
                             let d = PgLogin::default();
                             let x = |v: &Option<String>, default: String| {
                                 v.as_ref().map(|v| vars.expand(v)).unwrap_or(default)
                             };
-                            (
-                                addr.clone(),
-                                PgLogin {
-                                    user: x(user, d.user),
-                                    password: x(password, d.password),
-                                    dbname: x(dbname, d.dbname),
-                                },
-                            )
+                            let login = PgLogin {
+                                user: x(user, d.user),
+                                password: x(password, d.password),
+                                dbname: x(dbname, d.dbname),
+                            };
+                            (addr.clone(), Some(login))
                         }
                     };
                     out.push((service_port(file, text, spec, "postgres", &addr, n.span())?, login));
@@ -189,12 +215,16 @@ impl StackOverrides {
         set(&mut obs.haproxy, &self.haproxy);
         set(&mut obs.patroni, &self.patroni);
         set(&mut obs.sentinel, &self.sentinel);
+        set(&mut obs.nginx, &self.nginx);
         if let Some(m) = &self.sentinel_master {
             obs.sentinel_master = Some(m.clone());
         }
         if let Some(nodes) = &self.postgres {
             obs.postgres = nodes.iter().map(|(a, _)| a.clone()).collect();
-            obs.postgres_login = nodes.iter().cloned().collect::<BTreeMap<_, _>>();
+            obs.postgres_login = nodes
+                .iter()
+                .filter_map(|(a, l)| l.clone().map(|l| (a.clone(), l)))
+                .collect::<BTreeMap<_, _>>();
         }
         spec.with_profiles(&self.profiles);
         if let Some(f) = &self.env_file {
@@ -233,6 +263,9 @@ mod tests {
         assert_eq!(s.load.target.as_deref(), Some("lb:8080"));
         let spec = s.stack_spec().unwrap();
         assert!(spec.meta.observe.haproxy.is_empty(), "the scenario's empty list wins");
+        assert_eq!(spec.meta.observe.nginx, Vec::<String>::new(), "web-haproxy-pg's file names none");
+        let s = check(&format!("{HEAD}[observe]\nnginx = [\"lb\"]\n")).unwrap();
+        assert_eq!(s.stack_spec().unwrap().meta.observe.nginx, vec!["lb"], "the scenario adds it");
         assert_eq!(spec.meta.observe.postgres, vec!["pg-replica:5432", "pg-primary:5432"]);
         let login = spec.meta.observe.login_for("pg-primary:5432");
         assert_eq!(
@@ -240,6 +273,11 @@ mod tests {
             ("app", "ovr-Pass-4411", "app")
         );
         assert_eq!(spec.meta.observe.login_for("pg-replica:5432"), PgLogin::default());
+        assert_eq!(
+            spec.meta.observe.probe_login().map(|l| l.user),
+            Some("app".to_owned()),
+            "the probe logs in as the first node that names a login"
+        );
         assert!(!format!("{spec:?}").contains("ovr-Pass-4411"), "Debug shows no password");
     }
 
@@ -250,6 +288,8 @@ mod tests {
         assert!(e.message.contains("observe.haproxy \"nolb:8404\""), "{}", e.message);
         let e = check(&format!("{HEAD}[observe]\npostgres = [{{ addr = \"pg-primary\" }}]\n")).unwrap_err();
         assert!(e.message.contains("service:port"), "{}", e.message);
+        let e = check(&format!("{HEAD}[observe]\nnginx = [\"lb:80\"]\n")).unwrap_err();
+        assert!(e.message.contains("observe.nginx \"lb:80\" must be a service"), "{}", e.message);
         let e = check(&format!("{HEAD}[observe]\nredis = [\"x:1\"]\n")).unwrap_err();
         assert!(e.message.contains("redis"), "{}", e.message);
         let e = check(&format!("{HEAD}[load]\ntarget = \"ftp://lb:21\"\n")).unwrap_err();

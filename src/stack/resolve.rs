@@ -55,6 +55,12 @@ impl ObserveSpec {
     pub fn login_for(&self, addr: &str) -> PgLogin {
         self.postgres_login.get(addr).cloned().unwrap_or_default()
     }
+
+    /// The login a node's entry gives explicitly (the first such node's, in the nodes' order): the
+    /// PostgreSQL probe's, which writes through all the nodes with one login.
+    pub fn probe_login(&self) -> Option<PgLogin> {
+        self.postgres.iter().find_map(|a| self.postgres_login.get(a).cloned())
+    }
 }
 
 /// How the PostgreSQL observer logs in (the bundled images' superuser by default). Its `Debug` hides the

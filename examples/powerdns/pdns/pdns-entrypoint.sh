@@ -34,6 +34,9 @@ cache-ttl=0
 negquery-cache-ttl=0
 query-cache-ttl=0
 zone-cache-refresh-interval=0
+# No rectify after each API change: the zone is not DNSSEC-signed, and a rectify rewrites every record of the
+# zone, so with it each PATCH costs the whole zone (measured here: PowerDNS saturated at 25 writes/s).
+default-api-rectify=no
 security-poll-suffix=
 CONF
 
