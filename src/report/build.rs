@@ -194,6 +194,7 @@ mod tests {
             key_prefix: "k".into(),
             started_unix_ms: 1_764_000_000_000,
             kept: false,
+            restarted: Vec::new(),
         }
     }
 

@@ -21,6 +21,11 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// Cycles of the drill (`repeat = N`; `--repeat` overrides it); one when unset.
     pub repeat: Option<u32>,
+    /// `reuse_stack = true` (`--reuse-stack`): the cycles of a repeated drill share one stack.
+    pub reuse_stack: bool,
+    /// The quiet period between the cycles on a reused stack (`settle`, 10 s by default), after every fault
+    /// was reverted and every service is healthy again.
+    pub settle: Duration,
     pub load: Load,
     /// How recovery is judged (`[measure]`).
     pub measure: crate::measure::Params,

@@ -112,6 +112,27 @@ impl RunningStack {
         outcome
     }
 
+    /// Between the cycles of a drill on one stack: starts what the last cycle left stopped (a `kill` with no
+    /// duration), unpauses what it left paused, then waits until every container is running and healthy again.
+    /// Returns the ready containers and the names of those it had to start or unpause.
+    pub async fn restore(&self, docker: &Docker, limit: Duration) -> Result<(Vec<Container>, Vec<String>)> {
+        let mut touched = Vec::new();
+        for c in discover::project_containers(docker, &self.project).await? {
+            let done = match c.state.as_str() {
+                "paused" => docker.unpause_container(&c.id).await,
+                "exited" | "created" | "dead" => {
+                    docker
+                        .start_container(&c.id, None::<bollard::query_parameters::StartContainerOptions>)
+                        .await
+                }
+                _ => continue,
+            };
+            done.map_err(|e| Error::Other(format!("could not restart {}: {e}", c.display_name())))?;
+            touched.push(c.display_name());
+        }
+        Ok((self.wait_ready(docker, limit, limit).await?, touched))
+    }
+
     async fn wait_ready(&self, docker: &Docker, limit: Duration, total: Duration) -> Result<Vec<Container>> {
         let deadline = Instant::now() + limit;
         loop {
