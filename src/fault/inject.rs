@@ -270,7 +270,7 @@ impl DockerInjector {
             if i > 0 && !roll.pause.is_zero() {
                 tokio::time::sleep(roll.pause).await;
             }
-            if roll.order == Order::StopFirst && roll.image.is_none() {
+            if roll.order == Order::StopFirst && !roll.recreates() {
                 self.ledger.register(p.index, Revert::Start { id: c.id.clone(), name: c.display_name() });
             }
             let r = rolling::replace(&self.docker, &self.events, &c.id, roll).await;

@@ -181,6 +181,9 @@ pub struct Roll {
     pub ready: Option<String>,
     /// The new image (`rolling-update`); `None` restarts on the same one.
     pub image: Option<String>,
+    /// `override = "compose.candidate.yml"` (`rolling-update`): each instance recreated with the file's
+    /// settings for its service.
+    pub candidate: Option<super::candidate::Candidate>,
     /// How long an instance may take to become healthy.
     pub healthy_within: Duration,
 }
@@ -192,6 +195,22 @@ pub enum Amount {
     Size(u64),
     /// Allocate what leaves this many bytes available.
     Free(u64),
+}
+
+impl Roll {
+    /// Whether instances are recreated (a copy of the container) rather than restarted.
+    pub fn recreates(&self) -> bool {
+        self.image.is_some() || self.candidate.is_some()
+    }
+
+    /// What recreating an instance of `service` changes; `None` for a restart.
+    pub fn change_for(&self, service: &str) -> Option<super::candidate::Change> {
+        if let Some(image) = &self.image {
+            return Some(super::candidate::Change::image(image));
+        }
+        let c = self.candidate.as_ref()?;
+        Some(c.services.get(service).cloned().unwrap_or_default())
+    }
 }
 
 impl Action {
