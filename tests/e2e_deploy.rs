@@ -50,3 +50,47 @@ async fn a_stop_first_rolling_restart_loses_only_inside_its_windows() {
         r.replacements
     );
 }
+
+/// `rolling-update` with `override = "candidate.yml"`: app1 is recreated start-first with the override's
+/// environment and label (kept with `--keep` to look at it), and the update is verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_update_applies_the_override_files_settings() {
+    let _serial = common::SERIAL.lock().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reports = std::env::temp_dir().join(format!("hadrill-override-test-{}", std::process::id()));
+    let out = std::process::Command::new(common::hadrill_bin())
+        .args(["run", "--quiet", "--keep", "--reports"])
+        .arg(&reports)
+        .arg(root.join("tests/scenarios/rolling-override.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    let dir = std::path::PathBuf::from(stdout.lines().find_map(|l| l.strip_prefix("report: ")).unwrap());
+    let r: Report = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let project = r.run.project.clone();
+    let app1 = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", &format!("label=com.docker.compose.project={project}")])
+        .args(["--filter", "label=com.docker.compose.service=app1"])
+        .output()
+        .unwrap();
+    let app1 = String::from_utf8_lossy(&app1.stdout).trim().to_string();
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", "--format", "{{json .Config.Env}} {{json .Config.Labels}}", &app1])
+        .output()
+        .unwrap();
+    let seen = String::from_utf8_lossy(&inspect.stdout).to_string();
+    let down = std::process::Command::new(common::hadrill_bin())
+        .args(["down", "web-haproxy-pg", "--project", &project])
+        .output()
+        .unwrap();
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    let _ = std::fs::remove_dir_all(&reports);
+    assert_eq!(out.status.code(), Some(0), "the update passes");
+    assert!(r.actions.iter().all(|a| a.verified), "{:?}", r.actions);
+    assert_eq!(r.replacements.len(), 1, "{:?}", r.replacements);
+    assert!(seen.contains("\"INSTANCE=app1-candidate\""), "the override's environment: {seen}");
+    assert!(seen.contains("\"DRAIN_MS=3000\""), "the rest of the environment kept: {seen}");
+    assert!(seen.contains("\"hadrill.test.candidate\":\"yes\""), "the override's label: {seen}");
+    assert!(seen.contains(&format!("\"com.docker.compose.project\":\"{project}\"")), "compose labels kept");
+}
