@@ -296,8 +296,10 @@ async fn up(stack: &str, timeout: Duration, base_image: &str) -> Result<i32> {
     let started = std::time::Instant::now();
     let console = Console::start(false);
     let built = build::ensure(&docker, &spec, base_image, false, &console.reporter()).await;
-    console.close().await;
-    built?;
+    if let Err(e) = built {
+        console.close().await;
+        return Err(e);
+    }
     let running = RunningStack::prepare(spec, compose)?;
     eprintln!(
         "bringing up {} as project {} ({})",
@@ -305,15 +307,18 @@ async fn up(stack: &str, timeout: Duration, base_image: &str) -> Result<i32> {
         running.project,
         running.compose.display()
     );
-    let opts = UpOptions { timeout };
-    let containers = tokio::select! {
-        r = running.up(&docker, &opts) => r?,
+    let opts = UpOptions { timeout, console: console.reporter() };
+    let up = tokio::select! {
+        r = running.up(&docker, &opts) => r,
         _ = tokio::signal::ctrl_c() => {
+            console.close().await;
             eprintln!("interrupted: tearing {} down", running.project);
             running.down(&docker).await?;
             return Err(Error::Interrupted);
         }
     };
+    console.close().await;
+    let containers = up?;
     println!(
         "{} is up and healthy in {:.1}s (project {})",
         running.spec.name,

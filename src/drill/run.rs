@@ -141,7 +141,7 @@ pub async fn run_cycles(
             running.project(),
             running.engine()
         ));
-        let up_opts = UpOptions { timeout: opts.up_timeout };
+        let up_opts = UpOptions { timeout: opts.up_timeout, console: console.clone() };
         let up = running.up(&docker, &up_opts);
         let (drilled, keep) = match until_cancelled(&interrupts.cancel, up).await {
             Ok(containers) => {

@@ -21,11 +21,13 @@ use crate::reaper::Reaper;
 pub struct UpOptions {
     /// How long every service has to become healthy.
     pub timeout: Duration,
+    /// Where `up` says what it does (the missing reaper, a `compose build`).
+    pub console: crate::drill::console::Reporter,
 }
 
 impl Default for UpOptions {
     fn default() -> Self {
-        UpOptions { timeout: Duration::from_secs(180) }
+        UpOptions { timeout: Duration::from_secs(180), console: crate::drill::console::Reporter::silent() }
     }
 }
 
@@ -83,12 +85,13 @@ impl RunningStack {
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
         let started = Instant::now();
         if let Err(e) = self.reaper.start(docker, &self.project).await {
-            eprintln!(
-                "warning: no reaper, so a killed hadrill would leave the stack to `hadrill clean`: {e}"
-            );
+            opts.console.warn(format!(
+                "no reaper, so a killed hadrill would leave the stack to `hadrill clean`: {e}"
+            ));
         }
         if let Some(args) = super::userfile::build_args(&self.spec) {
-            eprintln!("hadrill: building {} through {}", self.spec.builds.join(", "), self.compose.display());
+            let (builds, compose) = (self.spec.builds.join(", "), self.compose.display());
+            opts.console.phase(format!("building {builds} through {compose}"));
             if let Err(e) = self.compose_run(&args, super::userfile::BUILD_LIMIT).await {
                 let _ = self.down(docker).await;
                 return Err(e);
