@@ -273,6 +273,7 @@ fn key_prefix(project: &str, cycle: u32) -> String {
 }
 
 /// The drill proper, on a healthy stack: the body in a task of its own, and every revert still pending after it.
+#[allow(clippy::too_many_arguments)]
 async fn drill(
     docker: &Docker,
     scenario: &Scenario,

@@ -169,7 +169,6 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::ActionRole;
 
     /// A client for a port where nothing listens: every revert fails at once.
     fn unreachable() -> Docker {
@@ -177,21 +176,7 @@ mod tests {
     }
 
     fn event(index: usize) -> ActionEvent {
-        ActionEvent {
-            index,
-            role: ActionRole::Fault,
-            action: "pause".into(),
-            summary: String::new(),
-            targets: vec![],
-            scheduled: 0,
-            started: 0,
-            effect: None,
-            effect_source: None,
-            verified: true,
-            detail: String::new(),
-            reverted: None,
-            replaced: Vec::new(),
-        }
+        ActionEvent::test(index, "pause", 0)
     }
 
     #[tokio::test]

@@ -184,7 +184,8 @@ pub async fn create_copy(
         env: cfg.env,
         cmd: command.or(cfg.cmd.filter(|_| !updating)),
         healthcheck: cfg.healthcheck.filter(|_| !updating),
-        image: image.or(cfg.image),
+        // A restart keeps the very image the instance runs (its id): the tag may have moved since it started.
+        image: image.or(old.image.clone()).or(cfg.image),
         working_dir: cfg.working_dir.filter(|_| !updating),
         entrypoint: entrypoint.or(cfg.entrypoint.filter(|_| !updating)),
         labels: Some(labels),
