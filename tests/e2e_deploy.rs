@@ -1,8 +1,8 @@
-//! End-to-end: deploy drills on web-haproxy-pg. A start-first rolling restart with a graceful stop brings each
-//! new instance up before the old one goes and loses at most a connection reset or two (the demo closes its
-//! keep-alive connections on SIGTERM while HAProxy may still reuse one: README "Deploy drills"); a stop-first
-//! one with SIGKILL leaves each instance down for seconds, and its failures all fall in the replacement windows. Each drill is 30 s of load; run them
-//! with `cargo test --test e2e_deploy`.
+//! End-to-end: deploy drills on web-haproxy-pg. A start-first rolling restart with a graceful stop (the demo
+//! fails /health on SIGTERM and drains with `Connection: close` before it exits) brings each new instance up
+//! before the old one goes and drops no request; a stop-first one with SIGKILL leaves each instance down for
+//! seconds, and its failures all fall in the replacement windows. Each drill is 30 s of load; run them with
+//! `cargo test --test e2e_deploy`.
 
 mod common;
 
@@ -29,10 +29,12 @@ async fn a_start_first_rolling_restart_keeps_serving() {
         assert!(healthy < out, "the new instance was healthy before the old one stopped: {x:?}");
         assert!(x.requests > 200, "the load ran through the window: {x:?}");
     }
+    for x in &r.replacements {
+        let (left, out) = (x.lb_left_ms.unwrap(), x.old_out_ms.unwrap());
+        assert!(left < out, "HAProxy took the draining instance out before it exited: {x:?}");
+    }
     let failed = r.measurement.requests.failed;
-    assert!(failed <= 3, "at most a reset per instance, {failed} failed: {:?}", r.replacements);
-    let resets = r.measurement.requests.failures_by_kind.get("connection_reset").copied().unwrap_or(0);
-    assert_eq!(resets, failed, "connection resets only: {:?}", r.measurement.requests.failures_by_kind);
+    assert_eq!(failed, 0, "{:?} {:?}", r.measurement.requests.failures_by_kind, r.replacements);
 }
 
 #[tokio::test(flavor = "multi_thread")]
