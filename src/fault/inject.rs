@@ -495,9 +495,10 @@ fn summarize(p: &Planned, names: &[String]) -> String {
         Action::Exec { command, .. } => format!("exec in {who}: {}", command.join(" ")),
         Action::Rolling(r) => {
             let order = if r.order == Order::StartFirst { "start-first" } else { "stop-first" };
-            match &r.image {
-                Some(image) => format!("rolling-update {who} to {image} ({order})"),
-                None => format!("rolling-restart {who} ({order})"),
+            match (&r.image, &r.candidate) {
+                (Some(image), _) => format!("rolling-update {who} to {image} ({order})"),
+                (None, Some(c)) => format!("rolling-update {who} with {} ({order})", c.file.display()),
+                (None, None) => format!("rolling-restart {who} ({order})"),
             }
         }
         Action::Scale { count } => format!("scale {} to {count}", p.target.services.join(", ")),

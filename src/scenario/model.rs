@@ -228,7 +228,7 @@ impl Action {
             Action::FillDisk { .. } => "fill-disk",
             Action::Drain => "drain",
             Action::Exec { .. } => "exec",
-            Action::Rolling(r) if r.image.is_some() => "rolling-update",
+            Action::Rolling(r) if r.recreates() => "rolling-update",
             Action::Rolling(_) => "rolling-restart",
             Action::Scale { .. } => "scale",
         }
