@@ -83,9 +83,14 @@ pub enum Command {
         /// Seed for random choices (overrides the scenario's).
         #[arg(long)]
         seed: Option<u64>,
-        /// Run the drill N times, each cycle on a fresh stack (overrides the scenario's `repeat`).
+        /// Run the drill N times, each cycle on a fresh stack unless --reuse-stack (overrides the scenario's
+        /// `repeat`).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::limits::MAX_REPEAT)))]
         repeat: Option<u32>,
+        /// Run the cycles of --repeat on one stack (as `reuse_stack = true`): between two cycles, faults
+        /// reverted, every service healthy again, then the scenario's `settle` (10 s by default) of quiet.
+        #[arg(long)]
+        reuse_stack: bool,
         /// Replay cycle K of a repeated run alone (with that run's `--seed`).
         #[arg(long, conflicts_with = "repeat", value_parser = clap::value_parser!(u32).range(1..))]
         cycle: Option<u32>,
@@ -229,6 +234,7 @@ async fn dispatch(command: Command) -> Result<i32> {
             swarm,
             seed,
             repeat,
+            reuse_stack,
             cycle,
             reports,
             up_timeout,
@@ -252,7 +258,16 @@ async fn dispatch(command: Command) -> Result<i32> {
                 Some(path) => Some(Baseline::read(path, &tolerance)?),
                 None => None,
             };
-            let drill = Drill { file: &scenario, reports: &reports, raw, env_file, repeat, cycle, baseline };
+            let drill = Drill {
+                file: &scenario,
+                reports: &reports,
+                raw,
+                env_file,
+                repeat,
+                reuse_stack,
+                cycle,
+                baseline,
+            };
             run_drill(drill, opts, console).await
         }
         Command::Compare { baseline, new, tolerance, output } => {
@@ -281,8 +296,10 @@ async fn up(stack: &str, timeout: Duration, base_image: &str) -> Result<i32> {
     let started = std::time::Instant::now();
     let console = Console::start(false);
     let built = build::ensure(&docker, &spec, base_image, false, &console.reporter()).await;
-    console.close().await;
-    built?;
+    if let Err(e) = built {
+        console.close().await;
+        return Err(e);
+    }
     let running = RunningStack::prepare(spec, compose)?;
     eprintln!(
         "bringing up {} as project {} ({})",
@@ -290,15 +307,18 @@ async fn up(stack: &str, timeout: Duration, base_image: &str) -> Result<i32> {
         running.project,
         running.compose.display()
     );
-    let opts = UpOptions { timeout };
-    let containers = tokio::select! {
-        r = running.up(&docker, &opts) => r?,
+    let opts = UpOptions { timeout, console: console.reporter() };
+    let up = tokio::select! {
+        r = running.up(&docker, &opts) => r,
         _ = tokio::signal::ctrl_c() => {
+            console.close().await;
             eprintln!("interrupted: tearing {} down", running.project);
             running.down(&docker).await?;
             return Err(Error::Interrupted);
         }
     };
+    console.close().await;
+    let containers = up?;
     println!(
         "{} is up and healthy in {:.1}s (project {})",
         running.spec.name,
@@ -401,6 +421,8 @@ struct Drill<'a> {
     raw: bool,
     env_file: Option<PathBuf>,
     repeat: Option<u32>,
+    /// `--reuse-stack`: the cycles on one stack.
+    reuse_stack: bool,
     cycle: Option<u32>,
     /// A report to compare the new one with (`--baseline`).
     baseline: Option<Baseline>,
@@ -409,6 +431,7 @@ struct Drill<'a> {
 async fn run_drill(d: Drill<'_>, mut opts: RunOptions, console: Console) -> Result<i32> {
     let mut sc = scenario::load(d.file)?;
     sc.overrides.set_env_file(d.env_file)?;
+    sc.reuse_stack |= d.reuse_stack;
     if let Some(k) = d.cycle {
         let seed = opts.seed.or(sc.seed).ok_or_else(|| {
             Error::Other("--cycle replays a cycle of a seeded run: give that run's --seed".into())

@@ -298,6 +298,29 @@ pub struct ActionEvent {
     pub replaced: Vec<Replacement>,
 }
 
+#[cfg(test)]
+impl ActionEvent {
+    /// A verified action `action` at place `index`, scheduled and started at `at`, with nothing else set: the
+    /// one literal the tests build their events from (`ActionEvent { verified: false, ..ActionEvent::test(..) }`).
+    pub fn test(index: usize, action: &str, at: Nanos) -> ActionEvent {
+        ActionEvent {
+            index,
+            role: ActionRole::Fault,
+            action: action.into(),
+            summary: String::new(),
+            targets: vec![],
+            scheduled: at,
+            started: at,
+            effect: None,
+            effect_source: None,
+            verified: true,
+            detail: String::new(),
+            reverted: None,
+            replaced: Vec::new(),
+        }
+    }
+}
+
 /// One instance's replacement in a rolling restart or update, in drill time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Replacement {

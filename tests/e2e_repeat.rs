@@ -51,6 +51,60 @@ async fn two_cycles_each_within_rto_max_fail_the_p90_limit() {
     let _ = std::fs::remove_dir_all(&reports);
 }
 
+/// `--repeat 2 --reuse-stack` of a short app-instance-kill: both cycles on one project, the instance cycle 1
+/// killed is started again before cycle 2 (and said so), each cycle reads back only its own writes (0 lost),
+/// and the one stack is gone afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_cycles_share_one_stack_and_the_killed_instance_is_back_for_the_second() {
+    let _serial = common::SERIAL.lock().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reports = std::env::temp_dir().join(format!("hadrill-reuse-test-{}", std::process::id()));
+    let out = Command::new(common::hadrill_bin())
+        .args(["run", "--quiet", "--seed", "3", "--repeat", "2", "--reuse-stack", "--reports"])
+        .arg(&reports)
+        .arg(root.join("tests/scenarios/reuse-kill.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stderr}\n{stdout}");
+    assert_eq!(out.status.code(), Some(0), "both cycles pass");
+    assert_eq!(stderr.matches("bringing up web-haproxy-pg").count(), 1, "one bring-up");
+    assert!(stderr.contains("── cycle 2 of 2, seed "), "the console says which cycle");
+    assert!(stderr.contains("quiet for 2.00s before the next cycle"), "the stated quiet period");
+    let dir = std::path::PathBuf::from(stdout.lines().find_map(|l| l.strip_prefix("report: ")).unwrap());
+    common::assert_matches_the_committed_schema(&dir.join("report.json"));
+    let r: hadrill::report::Report =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let rep = r.repeat.as_ref().expect("a repeated report");
+    assert!(rep.reuse_stack);
+    let shared = rep.shared.as_ref().expect("how the stack was shared");
+    assert_eq!(shared.settle_ms, 2000);
+    assert!(shared.roles_may_move, "web-haproxy-pg has a primary and a replica");
+    assert_eq!(rep.cycles.len(), 2);
+    assert_eq!(rep.cycles[0].project, rep.cycles[1].project, "one stack");
+    assert!(rep.cycles[0].restarted.is_empty());
+    assert_eq!(rep.cycles[1].restarted.len(), 1, "the app cycle 1 killed: {:?}", rep.cycles[1].restarted);
+    assert!(rep.cycles[1].restarted[0].starts_with("app"), "{:?}", rep.cycles[1].restarted);
+    for c in &rep.cycles {
+        assert_eq!(c.verdict, hadrill::report::Verdict::Passed, "cycle {}: {:?}", c.cycle, c.expectations);
+        assert_eq!(c.lost_writes, Some(0), "cycle {}", c.cycle);
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("all on one stack"), "{md}");
+    let left = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", rep.cycles[0].project),
+        ])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the stack is torn down");
+    let _ = std::fs::remove_dir_all(&reports);
+}
+
 /// Ctrl-C during cycle 2 writes cycle 1 and the interrupted cycle 2, marked aborted, and exits 130. Ignored in
 /// CI (two bring-ups, ~3 min); run it with
 /// `cargo test --test e2e_repeat ctrl_c_during_cycle_two -- --ignored`.

@@ -238,23 +238,14 @@ pub fn line(event: &Event) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::ActionRole;
 
     fn applied(verified: bool) -> ActionEvent {
         ActionEvent {
-            index: 0,
-            role: ActionRole::Fault,
-            action: "pause".into(),
             summary: "pause app1 for 5s".into(),
             targets: vec!["app1".into()],
-            scheduled: 3_000_000_000,
-            started: 3_000_000_000,
-            effect: None,
-            effect_source: None,
             verified,
             detail: "not paused after the call".into(),
-            reverted: None,
-            replaced: Vec::new(),
+            ..ActionEvent::test(0, "pause", 3_000_000_000)
         }
     }
 

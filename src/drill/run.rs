@@ -7,7 +7,9 @@
 //! 4. after the load: every pending revert, a settle pause, the read-back of written keys (Ctrl-C stops both:
 //!    the recording is then marked aborted, RPO unknown);
 //! 5. the recording, with the ledger's revert facts filled once;
-//! 6. teardown (unless `keep`), whatever happened: success, failure, interrupt, panic. After a Ctrl-C, hadrill
+//! 6. with several cycles on one stack ([`run_cycles`], `--reuse-stack`): between two cycles, what the last one
+//!    left stopped is started, every service is healthy again, then a quiet period; the next cycle is step 3;
+//! 7. teardown (unless `keep`), whatever happened: success, failure, interrupt, panic. After a Ctrl-C, hadrill
 //!    waits at most [`CLEANUP_BOUND`] (or until a third Ctrl-C) and then says what may be left.
 //!
 //! The body runs in its own task ([`schedule::guarded`]) so that a panic in it still reaches the reverts and the
@@ -83,12 +85,41 @@ pub struct Drill {
     pub key_prefix: String,
     pub started_unix_ms: u64,
     pub kept: bool,
+    /// On a reused stack, what had to be started again before this cycle (a kill the last one left).
+    pub restarted: Vec<String>,
 }
 
 /// Runs `scenario` from bring-up to teardown. Errors are environment problems (exit 2); an interrupted drill
 /// returns a recording marked aborted. `interrupts` is a plain token or the signal watcher's [`Interrupts`].
 pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<Interrupts>) -> Result<Drill> {
-    let interrupts = interrupts.into();
+    let mut drilled = None;
+    let mut keep = |_: u32, d: Drill| {
+        drilled = Some(d);
+        Ok(false)
+    };
+    let plan = Cycles { count: 1, settle: Duration::ZERO, on_cycle: &mut keep };
+    run_cycles(scenario, opts, interrupts.into(), plan).await?;
+    drilled.ok_or(Error::Interrupted)
+}
+
+/// The cycles of a drill on one stack (`--reuse-stack`): between two cycles every fault is reverted, what a
+/// cycle left stopped is started, every service is healthy again, then `settle` of quiet.
+pub struct Cycles<'a> {
+    pub count: u32,
+    pub settle: Duration,
+    /// Called with each cycle (from 1) as it ends; `Ok(false)` stops the run there, an error too (after the
+    /// teardown).
+    pub on_cycle: &'a mut dyn FnMut(u32, Drill) -> Result<bool>,
+}
+
+/// Brings the stack up once, runs `plan.count` cycles on it, tears it down. Cycle k's seed is
+/// [`super::repeat::cycle_seed`] of the run's (`opts.seed`); its written keys carry a prefix of their own.
+pub async fn run_cycles(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    interrupts: Interrupts,
+    plan: Cycles<'_>,
+) -> Result<()> {
     let console = &opts.console;
     let spec = scenario.stack_spec()?;
     let docker = crate::docker::connect::connect().await?;
@@ -117,12 +148,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
             running.project(),
             running.engine()
         ));
-        let up_opts = UpOptions { timeout: opts.up_timeout };
+        let up_opts = UpOptions { timeout: opts.up_timeout, console: console.clone() };
         let up = running.up(&docker, &up_opts);
         let (drilled, keep) = match until_cancelled(&interrupts.cancel, up).await {
             Ok(containers) => {
                 let d =
-                    drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel).await;
+                    cycles(&docker, scenario, &running, containers, &ledger, opts, &interrupts, plan).await;
                 (d, opts.keep)
             }
             Err(Error::Interrupted) => (Err(Error::Interrupted), false),
@@ -135,6 +166,61 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
         drilled = flow => drilled,
         _ = deadline(&interrupts) => Err(Error::CleanupAbandoned { left: left_behind(&ledger, &running, opts.keep) }),
     }
+}
+
+/// The cycles on the stack that is up: each a [`drill`], and between two of them [`restore`].
+#[allow(clippy::too_many_arguments)]
+async fn cycles(
+    docker: &Docker,
+    scenario: &Scenario,
+    running: &Deployment,
+    mut containers: Vec<Container>,
+    ledger: &Arc<Ledger>,
+    opts: &RunOptions,
+    interrupts: &Interrupts,
+    plan: Cycles<'_>,
+) -> Result<()> {
+    let mut restarted = Vec::new();
+    for k in 1..=plan.count {
+        let seed = opts.seed.map(|s| super::repeat::cycle_seed(s, k));
+        if k > 1 {
+            opts.console.send(Event::Cycle { cycle: k, of: plan.count, seed: seed.unwrap_or_default() });
+        }
+        let cycle = RunOptions { seed, ..opts.clone() };
+        let mut d =
+            drill(docker, scenario, running, containers, ledger, &cycle, &interrupts.cancel, k).await?;
+        d.restarted = std::mem::take(&mut restarted);
+        let aborted = d.recording.aborted.is_some();
+        if !(plan.on_cycle)(k, d)? || aborted || k == plan.count || interrupts.cancel.is_cancelled() {
+            return Ok(());
+        }
+        ledger.next_cycle();
+        (containers, restarted) = restore(docker, running, opts, plan.settle, &interrupts.cancel).await?;
+    }
+    Ok(())
+}
+
+/// Between two cycles on one stack (the last one's faults are reverted already): what it left stopped started
+/// again, every service healthy, then `settle` of quiet. Returns the ready containers and what was started.
+async fn restore(
+    docker: &Docker,
+    running: &Deployment,
+    opts: &RunOptions,
+    settle: Duration,
+    cancel: &CancellationToken,
+) -> Result<(Vec<Container>, Vec<String>)> {
+    opts.console.phase("faults reverted; waiting for every service to be healthy again");
+    let (containers, restarted) = until_cancelled(cancel, running.restore(docker, opts.up_timeout)).await?;
+    if !restarted.is_empty() {
+        opts.console.phase(format!("started again: {}", restarted.join(", ")));
+    }
+    opts.console.phase(format!("quiet for {} before the next cycle", crate::duration::human(settle)));
+    until_cancelled(cancel, async {
+        tokio::time::sleep(settle).await;
+        Ok(())
+    })
+    .await?;
+    Ok((containers, restarted))
 }
 
 /// A network fault this kernel cannot do makes the scenario unusable here: said (with the action's place in the
@@ -183,7 +269,18 @@ async fn tear_down(docker: &Docker, running: &Deployment, keep: bool, console: &
     }
 }
 
+/// The prefix of the keys a cycle writes: `hd-<the project's 6 hex>-`, and for the later cycles on one stack
+/// `hd-<hex>c<K>-`, so that no cycle reads back another's writes.
+fn key_prefix(project: &str, cycle: u32) -> String {
+    let hex = &project[project.len().saturating_sub(6)..];
+    match cycle {
+        0 | 1 => format!("hd-{hex}-"),
+        k => format!("hd-{hex}c{k}-"),
+    }
+}
+
 /// The drill proper, on a healthy stack: the body in a task of its own, and every revert still pending after it.
+#[allow(clippy::too_many_arguments)]
 async fn drill(
     docker: &Docker,
     scenario: &Scenario,
@@ -192,10 +289,11 @@ async fn drill(
     ledger: &Arc<Ledger>,
     opts: &RunOptions,
     cancel: &CancellationToken,
+    cycle: u32,
 ) -> Result<Drill> {
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let project = running.project();
-    let key_prefix = format!("hd-{}-", &project[project.len() - 6..]);
+    let key_prefix = key_prefix(project, cycle);
     let token = cancel.child_token();
     let b = Body {
         docker: docker.clone(),
@@ -220,6 +318,7 @@ async fn drill(
         key_prefix,
         started_unix_ms: clock.start_unix_ms(),
         kept: opts.keep,
+        restarted: Vec::new(),
     })
 }
 
@@ -417,4 +516,24 @@ async fn make_probe(b: &Body, eps: &[Endpoint], stop: CancellationToken) -> Resu
             load::redis_probe::RedisProbe::start(sentinels, &settings, stop).await?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_later_cycle_on_one_stack_writes_keys_of_its_own() {
+        let project = "hadrill-web-haproxy-pg-a1b2c3";
+        assert_eq!(key_prefix(project, 1), "hd-a1b2c3-", "a single drill's keys are unchanged");
+        assert_eq!(key_prefix(project, 2), "hd-a1b2c3c2-");
+        let prefixes: std::collections::BTreeSet<String> = (1..=12).map(|k| key_prefix(project, k)).collect();
+        assert_eq!(prefixes.len(), 12);
+        // No prefix is the start of another's key: `hd-a1b2c3c1` + `2-...` never reads as cycle 12's.
+        for a in &prefixes {
+            for b in &prefixes {
+                assert!(a == b || !b.starts_with(a.as_str()), "{a} / {b}");
+            }
+        }
+    }
 }

@@ -163,19 +163,9 @@ mod tests {
         async fn apply(&self, p: &Planned) -> ActionEvent {
             self.applied.lock().unwrap().insert(p.index, self.now());
             ActionEvent {
-                index: p.index,
                 role: p.role,
-                action: p.action.name().into(),
                 summary: format!("action {}", p.index),
-                targets: vec![],
-                scheduled: p.at.as_nanos() as Nanos,
-                started: p.at.as_nanos() as Nanos,
-                effect: None,
-                effect_source: None,
-                verified: true,
-                detail: String::new(),
-                reverted: None,
-                replaced: Vec::new(),
+                ..ActionEvent::test(p.index, p.action.name(), p.at.as_nanos() as Nanos)
             }
         }
         async fn revert(&self, index: usize) {

@@ -332,7 +332,7 @@ impl DockerInjector {
             if i > 0 && !roll.pause.is_zero() {
                 tokio::time::sleep(roll.pause).await;
             }
-            if roll.order == Order::StopFirst && roll.image.is_none() {
+            if roll.order == Order::StopFirst && !roll.recreates() {
                 self.ledger.register(p.index, Revert::Start { id: c.id.clone(), name: c.display_name() });
             }
             let r = rolling::replace(&self.docker, &self.events, &c.id, roll).await;
@@ -573,12 +573,11 @@ fn summarize(p: &Planned, names: &[String]) -> String {
                 Order::StartFirst => "start-first",
                 Order::StopFirst => "stop-first",
             };
-            match &r.image {
-                None if r.force => {
-                    format!("rolling-update {who} (forced: same spec, {order})")
-                }
-                Some(image) => format!("rolling-update {who} to {image} ({order})"),
-                None => format!("rolling-restart {who} ({order})"),
+            match (&r.image, &r.candidate) {
+                (None, None) if r.force => format!("rolling-update {who} (forced: same spec, {order})"),
+                (Some(image), _) => format!("rolling-update {who} to {image} ({order})"),
+                (None, Some(c)) => format!("rolling-update {who} with {} ({order})", c.file.display()),
+                (None, None) => format!("rolling-restart {who} ({order})"),
             }
         }
         Action::Scale { count } => format!("scale {} to {count}", p.target.services.join(", ")),

@@ -167,6 +167,13 @@ impl Ledger {
         }
     }
 
+    /// Forgets the last cycle's revert facts (its reverts all ran) before the next cycle on the same stack:
+    /// action indices start again from 0.
+    pub fn next_cycle(&self) {
+        self.done.lock().expect("ledger lock").clear();
+        self.errors.lock().expect("ledger lock").clear();
+    }
+
     /// The reverts not known to be done (pending or running), in words: what may be left if hadrill stops
     /// waiting for them.
     pub fn may_be_left(&self) -> Vec<String> {
@@ -189,7 +196,6 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::ActionRole;
 
     /// A client for a port where nothing listens: every revert fails at once.
     fn unreachable() -> Docker {
@@ -197,21 +203,22 @@ mod tests {
     }
 
     fn event(index: usize) -> ActionEvent {
-        ActionEvent {
-            index,
-            role: ActionRole::Fault,
-            action: "pause".into(),
-            summary: String::new(),
-            targets: vec![],
-            scheduled: 0,
-            started: 0,
-            effect: None,
-            effect_source: None,
-            verified: true,
-            detail: String::new(),
-            reverted: None,
-            replaced: Vec::new(),
-        }
+        ActionEvent::test(index, "pause", 0)
+    }
+
+    #[tokio::test]
+    async fn the_next_cycle_starts_without_the_last_ones_revert_facts() {
+        let clock = Clock::start();
+        let ledger = Ledger::new(unreachable());
+        ledger.register(0, Revert::Start { id: "c0".into(), name: "app1".into() });
+        ledger.revert_all().await;
+        let mut first = vec![event(0)];
+        assert_eq!(ledger.fill(&mut first, &clock).len(), 1, "the failed revert of cycle 1");
+        assert!(first[0].reverted.is_some());
+        ledger.next_cycle();
+        let mut second = vec![event(0)];
+        assert!(ledger.fill(&mut second, &clock).is_empty(), "cycle 2 did not inherit cycle 1's failure");
+        assert!(second[0].reverted.is_none(), "nor its revert time for action 0");
     }
 
     #[tokio::test]

@@ -4,7 +4,8 @@
 //! A restart in `stop-first` order stops the container gracefully and starts it again. Every other replacement
 //! (a `start-first` restart, an update) creates a copy of the old container: the same configuration, compose
 //! labels, networks and network aliases (so Docker's DNS answers the service name with the new address too),
-//! on the new image for an update. `start-first` starts the copy and waits for it to be healthy before the old
+//! on the new image for an update, or with a compose override file's settings for its service
+//! (`override = ...`: image, environment, command, entrypoint, labels). `start-first` starts the copy and waits for it to be healthy before the old
 //! one stops; once the old one is removed, the copy takes its name. A load balancer learns about the new address
 //! through Docker's DNS (HAProxy `resolvers`, nginx `resolver`): see the README's "Deploy drills".
 
@@ -23,6 +24,7 @@ use bollard::Docker;
 use super::exec;
 use crate::docker::labels;
 use crate::observe::events::{unix_now_ns, EventLog};
+use crate::scenario::candidate::Change;
 use crate::scenario::model::{Order, Roll};
 
 /// One instance's replacement, in Unix nanoseconds.
@@ -59,7 +61,7 @@ pub async fn replace(docker: &Docker, events: &EventLog, id: &str, roll: &Roll) 
         Ok(i) => i,
         Err(e) => return r.fail(format!("inspect failed: {e}")),
     };
-    if roll.order == Order::StopFirst && roll.image.is_none() {
+    if roll.order == Order::StopFirst && !roll.recreates() {
         r.out = match stop(docker, events, id, roll.timeout).await {
             Ok(t) => Some(t),
             Err(e) => return r.fail(e),
@@ -71,7 +73,15 @@ pub async fn replace(docker: &Docker, events: &EventLog, id: &str, roll: &Roll) 
     }
     let old_name = old.name.clone().unwrap_or_default().trim_start_matches('/').to_string();
     let next_name = format!("{old_name}_next");
-    let new_id = match create_copy(docker, &old, &next_name, roll.image.as_deref(), None).await {
+    let service = old
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(labels::COMPOSE_SERVICE))
+        .cloned()
+        .unwrap_or_default();
+    let change = roll.change_for(&service);
+    let new_id = match create_copy(docker, &old, &next_name, change.as_ref(), None).await {
         Ok(n) => n,
         Err(e) => return r.fail(e),
     };
@@ -127,18 +137,24 @@ async fn remove(docker: &Docker, id: &str) -> Result<(), String> {
     docker.remove_container(id, Some(opts)).await.map_err(|e| format!("remove failed: {e}"))
 }
 
-/// Creates (does not start) a copy of `old` named `name`, on `image` if given, as compose instance `number`
-/// if given; attaches it to every network of the old one with the old one's aliases (minus its own id).
+/// Creates (does not start) a copy of `old` named `name`, with `change` applied if given (a new image, an
+/// override's settings), as compose instance `number` if given; attaches it to every network of the old one
+/// with the old one's aliases (minus its own id).
 pub async fn create_copy(
     docker: &Docker,
     old: &ContainerInspectResponse,
     name: &str,
-    image: Option<&str>,
+    change: Option<&Change>,
     number: Option<u32>,
 ) -> Result<String, String> {
-    let cfg = old.config.clone().unwrap_or_default();
+    let mut cfg = old.config.clone().unwrap_or_default();
     let old_id = old.id.clone().unwrap_or_default();
     let mut labels = cfg.labels.clone().unwrap_or_default();
+    let image = change.and_then(|c| c.image.clone());
+    if let Some(c) = change {
+        labels.extend(c.labels.iter().cloned());
+        cfg.env = Some(merged_env(cfg.env.unwrap_or_default(), &c.environment));
+    }
     if let Some(n) = number {
         labels.insert(labels::COMPOSE_NUMBER.to_string(), n.to_string());
     }
@@ -158,16 +174,20 @@ pub async fn create_copy(
     sorted.sort_by_key(|(k, _)| k.as_str());
     let first: HashMap<String, EndpointSettings> =
         sorted.first().map(|(k, e)| ((*k).clone(), endpoint(e))).into_iter().collect();
+    // On a new image, what the old image set (user, command, healthcheck, ...) comes from the new one instead.
     let updating = image.is_some();
+    let command = change.and_then(|c| c.command.clone());
+    let entrypoint = change.and_then(|c| c.entrypoint.clone());
     let body = ContainerCreateBody {
         user: cfg.user.filter(|_| !updating),
         exposed_ports: cfg.exposed_ports,
         env: cfg.env,
-        cmd: cfg.cmd.filter(|_| !updating),
+        cmd: command.or(cfg.cmd.filter(|_| !updating)),
         healthcheck: cfg.healthcheck.filter(|_| !updating),
-        image: image.map(str::to_string).or(cfg.image),
+        // A restart keeps the very image the instance runs (its id): the tag may have moved since it started.
+        image: image.or(old.image.clone()).or(cfg.image),
         working_dir: cfg.working_dir.filter(|_| !updating),
-        entrypoint: cfg.entrypoint.filter(|_| !updating),
+        entrypoint: entrypoint.or(cfg.entrypoint.filter(|_| !updating)),
         labels: Some(labels),
         stop_signal: cfg.stop_signal.filter(|_| !updating),
         stop_timeout: cfg.stop_timeout,
@@ -189,6 +209,18 @@ pub async fn create_copy(
         }
     }
     Ok(created.id)
+}
+
+/// `env` (`KEY=value` lines) with `set` applied: a key set replaces its line, a new key is appended.
+fn merged_env(mut env: Vec<String>, set: &[(String, String)]) -> Vec<String> {
+    for (k, v) in set {
+        let line = format!("{k}={v}");
+        match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(ek, _)| ek) == k) {
+            Some(e) => *e = line,
+            None => env.push(line),
+        }
+    }
+    env
 }
 
 /// Waits until the container is running, healthy when it has a healthcheck, and answers `roll.ready`.
@@ -298,6 +330,13 @@ pub async fn scale(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_override_environment_replaces_its_keys_and_adds_the_new_ones() {
+        let env = vec!["INSTANCE=app1".to_string(), "MODE=stable".into(), "PATH=/bin".into()];
+        let set = [("MODE".to_string(), "candidate".to_string()), ("NEW".into(), "1".into())];
+        assert_eq!(merged_env(env, &set), ["INSTANCE=app1", "MODE=candidate", "PATH=/bin", "NEW=1"]);
+    }
 
     #[test]
     fn the_ready_probe_asks_the_path_on_loopback() {

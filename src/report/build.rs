@@ -124,7 +124,7 @@ mod tests {
     use crate::drill::record::Recording;
     use crate::measure::expect::Verdict;
     use crate::measure::rto::tests::timeline;
-    use crate::timeline::{ActionRole, DockerEvent, EffectSource, StackEvent, StackEventKind, Verification};
+    use crate::timeline::{DockerEvent, EffectSource, StackEvent, StackEventKind, Verification};
     use crate::timeline::{MILLI, SECOND};
 
     /// A 20 s drill at 100 req/s: a pause of app2 at 5 s, a 2 s outage, `rto_max = "5s"`.
@@ -148,19 +148,15 @@ mod tests {
 
     fn drill(verified: bool) -> Drill {
         let pause = ActionEvent {
-            index: 0,
-            role: ActionRole::Fault,
-            action: "pause".into(),
             summary: "pause app2 for 2s".into(),
             targets: vec!["app2".into()],
-            scheduled: 5 * SECOND,
             started: 4999 * MILLI,
             effect: Some(5 * SECOND),
             effect_source: Some(EffectSource::DockerEvent),
             verified,
             detail: "paused".into(),
             reverted: Some(7 * SECOND + 250_000),
-            replaced: Vec::new(),
+            ..ActionEvent::test(0, "pause", 5 * SECOND)
         };
         Drill {
             recording: Recording {
@@ -194,6 +190,7 @@ mod tests {
             key_prefix: "k".into(),
             started_unix_ms: 1_764_000_000_000,
             kept: false,
+            restarted: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{CycleRow, CycleStep, Distribution, Repeat, Report, Verdict};
+use super::model::{CycleRow, CycleStep, Distribution, Repeat, Report, SharedStack, Verdict};
 use crate::measure::distribution::stats;
 use crate::measure::expect::{self, CycleFigures, ExpectationResult, Expectations};
 
@@ -15,6 +15,8 @@ pub struct Cycle {
     /// Its report folder, relative to the run's (`cycle-1`).
     pub dir: String,
     pub report: Report,
+    /// On a shared stack, what was started again before it.
+    pub restarted: Vec<String>,
 }
 
 /// How the run went, besides its cycles.
@@ -23,7 +25,8 @@ pub struct Run<'a> {
     pub expect: &'a Expectations,
     pub planned: u32,
     pub seed: u64,
-    pub reuse_stack: bool,
+    /// How the cycles shared one stack (`--reuse-stack`); `None`: each had a fresh one.
+    pub shared: Option<SharedStack>,
     /// Why the run stopped before its last cycle (an interrupt, a bring-up that failed).
     pub aborted: Option<String>,
 }
@@ -68,7 +71,8 @@ pub fn combine(run: &Run, cycles: &[Cycle]) -> Report {
     r.repeat = Some(Repeat {
         planned: run.planned,
         seed: run.seed,
-        reuse_stack: run.reuse_stack,
+        reuse_stack: run.shared.is_some(),
+        shared: run.shared.clone(),
         distributions: distributions(run.expect, &rows),
         cycles: rows,
     });
@@ -104,6 +108,7 @@ fn row(cycle: u32, c: &Cycle) -> CycleRow {
         steps,
         expectations: r.expectations.clone(),
         aborted: r.aborted.clone(),
+        restarted: c.restarted.clone(),
     }
 }
 
@@ -219,8 +224,8 @@ mod tests {
         let mut ok = report();
         ok.expectations.clear();
         ok.verdict = Verdict::Passed;
-        let cycle = |report: Report| Cycle { seed: 1, dir: "cycle".into(), report };
-        let run = Run { expect: &expect, planned: 3, seed: 1, reuse_stack: false, aborted: None };
+        let cycle = |report: Report| Cycle { seed: 1, dir: "cycle".into(), report, restarted: Vec::new() };
+        let run = Run { expect: &expect, planned: 3, seed: 1, shared: None, aborted: None };
         let r = combine(&run, &[cycle(ok.clone()), cycle(failed)]);
         assert_eq!(r.verdict, Verdict::Passed, "{:?}", r.expectations);
         let tolerated = &r.expectations[0];

@@ -113,10 +113,15 @@ pub fn repeated() -> Report {
             r.expectations = crate::measure::expect::evaluate(&expect, &r.measurement);
             r.verdict = crate::measure::expect::verdict(&r.expectations, false);
             r.run.project = format!("hadrill-web-haproxy-pg-00000{i}");
-            super::cycles::Cycle { seed: 7 + i as u64, dir: format!("cycle-{}", i + 1), report: r }
+            super::cycles::Cycle {
+                seed: 7 + i as u64,
+                dir: format!("cycle-{}", i + 1),
+                report: r,
+                restarted: Vec::new(),
+            }
         })
         .collect();
-    let run = super::cycles::Run { expect: &expect, planned: 3, seed: 7, reuse_stack: false, aborted: None };
+    let run = super::cycles::Run { expect: &expect, planned: 3, seed: 7, shared: None, aborted: None };
     super::cycles::combine(&run, &cycles)
 }
 

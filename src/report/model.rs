@@ -54,10 +54,25 @@ pub struct Repeat {
     pub seed: u64,
     /// Whether the cycles shared one stack (`--reuse-stack`) instead of a fresh one each.
     pub reuse_stack: bool,
+    /// How the cycles shared their stack; absent when each had a fresh one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedStack>,
     pub cycles: Vec<CycleRow>,
     /// One per figure: the RTO, lost writes, RPO, error rate, p99, then each RTO breakdown step (its time since
     /// the fault).
     pub distributions: Vec<Distribution>,
+}
+
+/// The cycles of a repeated drill on one stack: between two cycles every fault was reverted, what a cycle left
+/// stopped was started again, every service was healthy again, then `settle_ms` of quiet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SharedStack {
+    /// The quiet period between two cycles, after every service was healthy again.
+    pub settle_ms: u64,
+    /// The stack has roles that a fault moves (a primary and its replicas, a Sentinel master): a later cycle
+    /// may start with another node in a role. A fault picked by role (`pick = "primary"`) finds it; one aimed
+    /// at a fixed service may hit another role than in cycle 1.
+    pub roles_may_move: bool,
 }
 
 /// One cycle of a repeated drill: its figures and its own expectations. Its full report is in `dir`.
@@ -81,6 +96,9 @@ pub struct CycleRow {
     pub steps: Vec<CycleStep>,
     pub expectations: Vec<ExpectationResult>,
     pub aborted: Option<String>,
+    /// On a shared stack, what had to be started again before this cycle (what the last one left stopped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -141,19 +141,9 @@ mod tests {
             },
         ];
         let action = ActionEvent {
-            index: 0,
             role: ActionRole::Step,
-            action: "rolling-restart".into(),
-            summary: String::new(),
-            targets: vec![],
-            scheduled: 5 * SECOND,
-            started: 5 * SECOND,
-            effect: None,
-            effect_source: None,
-            verified: true,
-            detail: String::new(),
-            reverted: None,
             replaced,
+            ..ActionEvent::test(0, "rolling-restart", 5 * SECOND)
         };
         let stack = vec![
             event(6 * SECOND, "apps/app2", "DOWN"),

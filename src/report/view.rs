@@ -332,13 +332,46 @@ fn repeat_view(r: &Report) -> Option<RepeatView> {
             dir: c.dir.clone(),
         })
         .collect();
-    let stack = if rep.reuse_stack { "all on one stack" } else { "each on a fresh stack" };
     Some(RepeatView {
-        intro: format!("{} of {} cycles, {stack}; run seed {}.", rep.cycles.len(), rep.planned, rep.seed),
+        intro: format!(
+            "{} of {} cycles, {}; run seed {}.",
+            rep.cycles.len(),
+            rep.planned,
+            stack_words(rep),
+            rep.seed
+        ),
         replay: format!("hadrill run {} --seed {} --cycle K", r.scenario.file, rep.seed),
         distributions,
         cycles,
     })
+}
+
+/// How the cycles of a repeated drill got their stack, in words.
+fn stack_words(rep: &crate::report::model::Repeat) -> String {
+    let Some(shared) = rep.shared.as_ref().filter(|_| rep.reuse_stack) else {
+        return "each on a fresh stack".into();
+    };
+    let settle = crate::duration::human(std::time::Duration::from_millis(shared.settle_ms));
+    let mut s = format!(
+        "all on one stack (between two cycles: every fault reverted, what a cycle left stopped started again, \
+         every service healthy, then {settle} of quiet)"
+    );
+    let restarted: Vec<String> = rep
+        .cycles
+        .iter()
+        .filter(|c| !c.restarted.is_empty())
+        .map(|c| format!("{} before cycle {}", c.restarted.join(", "), c.cycle))
+        .collect();
+    if !restarted.is_empty() {
+        s.push_str(&format!("; started again: {}", restarted.join("; ")));
+    }
+    if shared.roles_may_move {
+        s.push_str(
+            "; the stack's roles (primary, replicas) may have moved between cycles: a fault picked by role \
+             (`pick = \"primary\"`) finds the node in that role each cycle, one aimed at a fixed service may not",
+        );
+    }
+    s
 }
 
 /// The small print: versions, where it ran, what hadrill itself used.
@@ -619,6 +652,25 @@ mod tests {
     use super::*;
     use crate::report::fixture::report;
     use crate::report::model::StackEventView;
+
+    #[test]
+    fn cycles_on_one_stack_say_so_with_the_quiet_period_what_was_restarted_and_moving_roles() {
+        let mut r = crate::report::fixture::repeated();
+        let fresh = View::of(&r).repeat.unwrap().intro;
+        assert_eq!(fresh, "3 of 3 cycles, each on a fresh stack; run seed 7.");
+        let rep = r.repeat.as_mut().unwrap();
+        rep.reuse_stack = true;
+        rep.shared = Some(crate::report::model::SharedStack { settle_ms: 10_000, roles_may_move: false });
+        rep.cycles[1].restarted = vec!["app2".into()];
+        let shared = View::of(&r).repeat.unwrap().intro;
+        assert!(shared.starts_with("3 of 3 cycles, all on one stack (between two cycles"), "{shared}");
+        assert!(shared.contains("then 10.00s of quiet)"), "{shared}");
+        assert!(shared.contains("started again: app2 before cycle 2"), "{shared}");
+        assert!(!shared.contains("roles"), "{shared}");
+        r.repeat.as_mut().unwrap().shared.as_mut().unwrap().roles_may_move = true;
+        let roles = View::of(&r).repeat.unwrap().intro;
+        assert!(roles.contains("roles (primary, replicas) may have moved between cycles"), "{roles}");
+    }
 
     #[test]
     fn milliseconds_read_as_a_person_reads_them() {

@@ -54,6 +54,8 @@ pub(super) struct RawAction {
     pub(super) pause: Option<S<String>>,
     pub(super) ready: Option<S<String>>,
     pub(super) image: Option<S<String>>,
+    #[serde(rename = "override")]
+    pub(super) override_file: Option<S<String>>,
     pub(super) healthy_within: Option<S<String>>,
     pub(super) count: Option<S<i64>>,
     #[serde(rename = "where")]
@@ -99,7 +101,9 @@ pub(super) fn parse_action(
     let duration = parse_duration(cx, raw, verb, at, total)?;
     reject_foreign_settings(cx, a, verb)?;
     let action = match verb {
-        "rolling-restart" | "rolling-update" => super::deploy::rolling(cx, raw, verb == "rolling-update")?,
+        "rolling-restart" | "rolling-update" => {
+            super::deploy::rolling(cx, raw, verb == "rolling-update", &services)?
+        }
         "scale" => super::deploy::scale(cx, raw, a.target.span(), &services, &pick)?,
         _ => action_of(cx, raw, verb, &services, spec)?,
     };
@@ -158,13 +162,14 @@ type Setting<'a> = (&'a str, Option<Range<usize>>, &'a [&'a str]);
 fn reject_foreign_settings(cx: &Ctx, a: &RawAction, verb: &str) -> Result<(), ScenarioError> {
     let span_of = |o: &Option<S<String>>| o.as_ref().map(|s| s.span());
     const ROLLING: &[&str] = &["rolling-restart", "rolling-update"];
-    let settings: [Setting; 20] = [
+    let settings: [Setting; 21] = [
         ("signal", span_of(&a.signal), &["kill"]),
         ("timeout", span_of(&a.timeout), &["stop", "restart", "rolling-restart", "rolling-update"]),
         ("order", span_of(&a.order), ROLLING),
         ("pause", span_of(&a.pause), ROLLING),
         ("ready", span_of(&a.ready), ROLLING),
         ("image", span_of(&a.image), &["rolling-update"]),
+        ("override", span_of(&a.override_file), &["rolling-update"]),
         ("healthy_within", span_of(&a.healthy_within), ROLLING),
         ("count", a.count.as_ref().map(|c| c.span()), &["scale"]),
         ("network", span_of(&a.network), &["disconnect"]),

@@ -1,5 +1,5 @@
 //! The settings of the deploy actions: `rolling-restart` and `rolling-update` (`order`, `pause`, `timeout`,
-//! `ready`, `image`, `healthy_within`) and `scale` (`count`), each checked at its place in the file.
+//! `ready`, `image` or `override` (see [`super::candidate`]), `healthy_within`) and `scale` (`count`), each checked at its place in the file.
 
 use std::time::Duration;
 
@@ -12,7 +12,12 @@ use super::parse::{Ctx, S};
 pub const MAX_SCALE: u32 = 20;
 
 /// A `rolling-restart` (`update` false) or a `rolling-update` from its settings.
-pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Action, ScenarioError> {
+pub(super) fn rolling(
+    cx: &Ctx,
+    raw: &S<RawAction>,
+    update: bool,
+    services: &[String],
+) -> Result<Action, ScenarioError> {
     let a = raw.get_ref();
     if cx.swarm {
         refuse_on_swarm(cx, a, if update { "rolling-update" } else { "rolling-restart" })?;
@@ -35,17 +40,31 @@ pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Acti
             cx.err(r.span(), format!("ready {:?} must be \"GET /path\" (printable, no quotes)", r.get_ref()))
         })?),
     };
-    let image = match (update, a.image.as_ref()) {
-        (true, None) if cx.swarm => None,
-        (true, None) => {
-            return Err(cx.err(raw.span(), "action \"rolling-update\" needs image = \"<the new image>\""))
+    let (image, candidate) = match (update, a.image.as_ref(), a.override_file.as_ref()) {
+        (true, _, Some(o)) if cx.swarm => return Err(cx.err(
+            o.span(),
+            "override is not a setting of a swarm rolling-update: give image = \"...\" (or nothing, for a \
+                 forced update on the same spec)",
+        )),
+        (true, None, None) if cx.swarm => (None, None),
+        (true, None, None) => return Err(cx.err(
+            raw.span(),
+            "action \"rolling-update\" needs image = \"<the new image>\" or override = \"<compose file>\"",
+        )),
+        (true, Some(_), Some(o)) => {
+            return Err(cx.err(o.span(), "image and override together: the override file may set the image"))
         }
-        (true, Some(i)) if !valid_image(i.get_ref()) => {
+        (true, Some(i), None) if !valid_image(i.get_ref()) => {
             return Err(cx.err(i.span(), format!("image {:?} is not an image reference", i.get_ref())))
         }
-        (true, Some(i)) => Some(i.get_ref().clone()),
-        // An image on a rolling-restart was refused with the other foreign settings.
-        (false, _) => None,
+        (true, Some(i), None) => (Some(i.get_ref().clone()), None),
+        (true, None, Some(o)) => {
+            let c =
+                super::candidate::read(cx.file, o.get_ref(), services).map_err(|e| cx.err(o.span(), e))?;
+            (None, Some(c))
+        }
+        // An image or override on a rolling-restart was refused with the other foreign settings.
+        (false, _, _) => (None, None),
     };
     let healthy_within = cx.opt_dur(&a.healthy_within, "healthy_within", Duration::from_secs(60))?;
     if healthy_within.is_zero() {
@@ -57,9 +76,10 @@ pub(super) fn rolling(cx: &Ctx, raw: &S<RawAction>, update: bool) -> Result<Acti
         pause: cx.opt_dur(&a.pause, "pause", Duration::ZERO)?,
         timeout: cx.opt_dur(&a.timeout, "timeout", Duration::from_secs(10))?,
         ready,
-        force: update && image.is_none(),
+        force: update && image.is_none() && candidate.is_none(),
         by_swarm: cx.swarm,
         image,
+        candidate,
         healthy_within,
     }))
 }
@@ -159,6 +179,16 @@ mod tests {
         let (line, _, msg) = check("action = \"rolling-update\"\ntarget = \"app1\"\n").unwrap_err();
         assert_eq!(line, 4);
         assert!(msg.contains("needs image"), "{msg}");
+        let (line, col, msg) =
+            check("action = \"rolling-update\"\ntarget = \"app1\"\noverride = \"no-such.yml\"\n")
+                .unwrap_err();
+        assert_eq!((line, col), (8, 12), "{msg}");
+        assert!(msg.contains("no-such.yml"), "{msg}");
+        let (line, _, msg) =
+            check("action = \"rolling-update\"\ntarget = \"app1\"\nimage = \"a:b\"\noverride = \"c.yml\"\n")
+                .unwrap_err();
+        assert_eq!(line, 9);
+        assert!(msg.contains("image and override together"), "{msg}");
         let (line, _, msg) =
             check("action = \"rolling-restart\"\ntarget = \"app1\"\nimage = \"a:b\"\n").unwrap_err();
         assert_eq!(line, 8);

@@ -2,6 +2,7 @@
 //! the column of the offending value.
 
 mod action;
+pub mod candidate;
 mod deploy;
 pub mod error;
 pub mod model;

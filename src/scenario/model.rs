@@ -21,6 +21,11 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// Cycles of the drill (`repeat = N`; `--repeat` overrides it); one when unset.
     pub repeat: Option<u32>,
+    /// `reuse_stack = true` (`--reuse-stack`): the cycles of a repeated drill share one stack.
+    pub reuse_stack: bool,
+    /// The quiet period between the cycles on a reused stack (`settle`, 10 s by default), after every fault
+    /// was reverted and every service is healthy again.
+    pub settle: Duration,
     pub load: Load,
     /// How recovery is judged (`[measure]`).
     pub measure: crate::measure::Params,
@@ -183,6 +188,9 @@ pub struct Roll {
     pub force: bool,
     /// Read for a Swarm stack: Swarm rolls as the stack file's `update_config` says (`order` is not hadrill's).
     pub by_swarm: bool,
+    /// `override = "compose.candidate.yml"` (`rolling-update`): each instance recreated with the file's
+    /// settings for its service.
+    pub candidate: Option<super::candidate::Candidate>,
     /// How long an instance may take to become healthy.
     pub healthy_within: Duration,
 }
@@ -194,6 +202,22 @@ pub enum Amount {
     Size(u64),
     /// Allocate what leaves this many bytes available.
     Free(u64),
+}
+
+impl Roll {
+    /// Whether instances are recreated (a copy of the container) rather than restarted.
+    pub fn recreates(&self) -> bool {
+        self.image.is_some() || self.candidate.is_some()
+    }
+
+    /// What recreating an instance of `service` changes; `None` for a restart.
+    pub fn change_for(&self, service: &str) -> Option<super::candidate::Change> {
+        if let Some(image) = &self.image {
+            return Some(super::candidate::Change::image(image));
+        }
+        let c = self.candidate.as_ref()?;
+        Some(c.services.get(service).cloned().unwrap_or_default())
+    }
 }
 
 impl Action {
@@ -212,6 +236,7 @@ impl Action {
             Action::Drain => "drain",
             Action::Exec { .. } => "exec",
             Action::Rolling(r) if r.image.is_some() || r.force => "rolling-update",
+            Action::Rolling(r) if r.recreates() => "rolling-update",
             Action::Rolling(_) => "rolling-restart",
             Action::Scale { .. } => "scale",
         }

@@ -21,6 +21,9 @@ pub(super) type S<T> = Spanned<T>;
 
 pub use super::action::DEFAULT_MAX_FILL;
 
+/// The quiet period between the cycles of a repeated drill on a reused stack, when the file gives no `settle`.
+pub const DEFAULT_CYCLE_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "the scenario (a TOML table)")]
 struct RawScenario {
@@ -30,6 +33,8 @@ struct RawScenario {
     duration: S<String>,
     seed: Option<S<u64>>,
     repeat: Option<S<i64>>,
+    reuse_stack: Option<S<bool>>,
+    settle: Option<S<String>>,
     // Not spanned: `[[load.request]]` without a `[load]` header makes an implicit table, which a span refuses.
     #[serde(default)]
     load: Option<RawLoad>,
@@ -229,6 +234,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         duration,
         seed: raw.seed.map(Spanned::into_inner),
         repeat,
+        reuse_stack: raw.reuse_stack.map(Spanned::into_inner).unwrap_or(false),
+        settle: cx.opt_dur(&raw.settle, "settle", DEFAULT_CYCLE_SETTLE)?,
         load,
         measure,
         actions,
@@ -479,6 +486,21 @@ mod tests {
     fn err_at(text: &str) -> (usize, usize, String) {
         let e = check(text).unwrap_err();
         (e.line, e.col, e.message)
+    }
+
+    #[test]
+    fn reuse_stack_and_its_settle_parse_with_a_ten_second_default() {
+        let s = check(&format!("{HEAD}repeat = 3\nreuse_stack = true\nsettle = \"4s\"\n")).unwrap();
+        assert!(s.reuse_stack);
+        assert_eq!(s.settle, Duration::from_secs(4));
+        let plain = check(HEAD).unwrap();
+        assert!(!plain.reuse_stack);
+        assert_eq!(plain.settle, Duration::from_secs(10));
+        let (line, col, msg) = err_at(&format!("{HEAD}reuse_stack = true\nsettle = \"soon\"\n"));
+        assert_eq!((line, col), (5, 10), "{msg}");
+        assert!(msg.contains("settle") && msg.contains("soon"), "{msg}");
+        let (line, _, msg) = err_at(&format!("{HEAD}reuse_stack = \"yes\"\n"));
+        assert_eq!(line, 4, "{msg}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The engine a drill's stack runs on: a Compose project ([`RunningStack`]) or a Swarm stack
 //! ([`crate::swarm::SwarmStack`]). The drill sees one handle: its name, its spec, up (ready containers), down.
 
+use std::time::Duration;
+
 use bollard::Docker;
 
 use super::compose::ComposeCli;
@@ -84,6 +86,16 @@ impl Deployment {
         match self {
             Deployment::Compose(r) => r.up(docker, opts).await,
             Deployment::Swarm(s) => s.up(docker, opts.timeout).await,
+        }
+    }
+
+    /// Between the cycles of a drill on one stack: every service running and healthy again (Compose: what a
+    /// cycle left stopped or paused is started; Swarm restarts tasks itself). Returns the ready containers and
+    /// what had to be started.
+    pub async fn restore(&self, docker: &Docker, limit: Duration) -> Result<(Vec<Container>, Vec<String>)> {
+        match self {
+            Deployment::Compose(r) => r.restore(docker, limit).await,
+            Deployment::Swarm(s) => Ok((s.wait_converged(docker, limit).await?, Vec::new())),
         }
     }
 

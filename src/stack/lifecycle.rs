@@ -21,11 +21,13 @@ use crate::reaper::Reaper;
 pub struct UpOptions {
     /// How long every service has to become healthy.
     pub timeout: Duration,
+    /// Where `up` says what it does (the missing reaper, a `compose build`).
+    pub console: crate::drill::console::Reporter,
 }
 
 impl Default for UpOptions {
     fn default() -> Self {
-        UpOptions { timeout: Duration::from_secs(180) }
+        UpOptions { timeout: Duration::from_secs(180), console: crate::drill::console::Reporter::silent() }
     }
 }
 
@@ -83,12 +85,13 @@ impl RunningStack {
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
         let started = Instant::now();
         if let Err(e) = self.reaper.start(docker, &self.project).await {
-            eprintln!(
-                "warning: no reaper, so a killed hadrill would leave the stack to `hadrill clean`: {e}"
-            );
+            opts.console.warn(format!(
+                "no reaper, so a killed hadrill would leave the stack to `hadrill clean`: {e}"
+            ));
         }
         if let Some(args) = super::userfile::build_args(&self.spec) {
-            eprintln!("hadrill: building {} through {}", self.spec.builds.join(", "), self.compose.display());
+            let (builds, compose) = (self.spec.builds.join(", "), self.compose.display());
+            opts.console.phase(format!("building {builds} through {compose}"));
             if let Err(e) = self.compose_run(&args, super::userfile::BUILD_LIMIT).await {
                 let _ = self.down(docker).await;
                 return Err(e);
@@ -110,6 +113,27 @@ impl RunningStack {
             let _ = self.down(docker).await;
         }
         outcome
+    }
+
+    /// Between the cycles of a drill on one stack: starts what the last cycle left stopped (a `kill` with no
+    /// duration), unpauses what it left paused, then waits until every container is running and healthy again.
+    /// Returns the ready containers and the names of those it had to start or unpause.
+    pub async fn restore(&self, docker: &Docker, limit: Duration) -> Result<(Vec<Container>, Vec<String>)> {
+        let mut touched = Vec::new();
+        for c in discover::project_containers(docker, &self.project).await? {
+            let done = match c.state.as_str() {
+                "paused" => docker.unpause_container(&c.id).await,
+                "exited" | "created" | "dead" => {
+                    docker
+                        .start_container(&c.id, None::<bollard::query_parameters::StartContainerOptions>)
+                        .await
+                }
+                _ => continue,
+            };
+            done.map_err(|e| Error::Other(format!("could not restart {}: {e}", c.display_name())))?;
+            touched.push(c.display_name());
+        }
+        Ok((self.wait_ready(docker, limit, limit).await?, touched))
     }
 
     async fn wait_ready(&self, docker: &Docker, limit: Duration, total: Duration) -> Result<Vec<Container>> {

@@ -96,7 +96,8 @@ impl SwarmStack {
         outcome
     }
 
-    async fn wait_converged(&self, docker: &Docker, timeout: Duration) -> Result<Vec<Container>> {
+    /// Waits until every service has its tasks running and healthy.
+    pub async fn wait_converged(&self, docker: &Docker, timeout: Duration) -> Result<Vec<Container>> {
         let deadline = Instant::now() + timeout;
         loop {
             let services = tasks::services(docker, &self.project).await?;

@@ -29,6 +29,7 @@ struct Inner {
     admin: bool,
     outage: Outage,
     disk: Option<DiskCheck>,
+    drain: crate::drain::Drain,
 }
 
 /// `/health` fails when the data directory's filesystem has less than `min_free` bytes available, as Home
@@ -40,8 +41,14 @@ pub struct DiskCheck {
 }
 
 impl State {
-    pub fn new(instance: String, db: Arc<Db>, admin: bool, disk: Option<DiskCheck>) -> State {
-        State { inner: Arc::new(Inner { instance, db, admin, outage: Outage::default(), disk }) }
+    pub fn new(
+        instance: String,
+        db: Arc<Db>,
+        admin: bool,
+        disk: Option<DiskCheck>,
+        drain: crate::drain::Drain,
+    ) -> State {
+        State { inner: Arc::new(Inner { instance, db, admin, outage: Outage::default(), disk, drain }) }
     }
 }
 
@@ -66,6 +73,7 @@ pub fn router(state: State) -> Router {
         .route("/kv/{key}", get(get_key).put(put_key))
         .route("/admin/outage", post(outage))
         .layer(middleware::from_fn_with_state(state.clone(), outage_gate))
+        .layer(middleware::from_fn_with_state(state.inner.drain.clone(), crate::drain::close_connections))
         .with_state(state)
 }
 
@@ -84,6 +92,9 @@ async fn outage_gate(AxState(s): AxState<State>, req: Request, next: Next) -> Re
 }
 
 async fn health(AxState(s): AxState<State>) -> Response {
+    if s.inner.drain.active() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining: stopping").into_response();
+    }
     if let Some(d) = &s.inner.disk {
         match available_bytes(&d.dir) {
             Ok(free) if free < d.min_free => {

@@ -5,11 +5,14 @@
 //! multi-host connection string (`host=pg-primary,pg-replica target_session_attrs=read-write`) so that after a
 //! promotion it finds the new primary on its own, without a restart.
 //!
+//! On SIGTERM it stops gracefully (see `drain`): fails /health, drains, then exits.
+//!
 //! Subcommands: `serve` (the default), `healthcheck` (used by the image's Docker healthcheck, so the image
 //! needs no curl) and `outage` (asks the local instance for a ground-truth outage, for tests).
 
 mod app;
 mod db;
+mod drain;
 mod outage;
 
 use std::net::SocketAddr;
@@ -61,7 +64,15 @@ async fn serve() -> i32 {
         dir: dir.into(),
         min_free: env_or("MIN_FREE_BYTES", "1048576").parse().unwrap_or(1 << 20),
     });
-    let state = app::State::new(instance.clone(), db, admin, disk);
+    let drain_period = match drain::period(std::env::var("DRAIN_MS").ok().as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("hadrill-demo: {e}: milliseconds, e.g. DRAIN_MS=3000");
+            return 2;
+        }
+    };
+    let draining = drain::Drain::default();
+    let state = app::State::new(instance.clone(), db, admin, disk, draining.clone());
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -70,14 +81,7 @@ async fn serve() -> i32 {
         }
     };
     tracing::info!(%instance, %listen, admin, "serving");
-    let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
-        }
-    };
+    let shutdown = drain::signal(draining, drain_period);
     if let Err(e) = axum::serve(listener, app::router(state)).with_graceful_shutdown(shutdown).await {
         eprintln!("hadrill-demo: server error: {e}");
         return 1;
