@@ -12,4 +12,7 @@ pub mod rto;
 pub mod slo;
 pub mod summary;
 
+#[cfg(test)]
+mod same_figures;
+
 pub use summary::{measure, Measurement, Params};
