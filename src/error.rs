@@ -80,6 +80,8 @@ pub enum Error {
     #[error("{}", abandoned_message(left))]
     CleanupAbandoned { left: Vec<String> },
     #[error("{0}")]
+    Spill(#[from] crate::outcomes::SpillError),
+    #[error("{0}")]
     Other(String),
 }
 

@@ -1,6 +1,8 @@
 //! Writes and RPO: which acknowledged writes the recovered system no longer has, and how much acknowledged
 //! history that is. Unknown (never 0) when the read-back failed or did not run.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use super::rto::ms;
@@ -51,7 +53,11 @@ pub struct Writes {
 /// Write counts, lost writes and RPO. Lost = acknowledged and absent from `verification`; RPO = from the oldest
 /// lost acknowledgement to the later of `t_fault` and the newest one (0 when none was lost). With a failed or
 /// missing read-back the persisted/lost figures are `None` and RPO is `unknown` with the reason.
-pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option<&Verification>) -> Writes {
+pub fn writes(
+    outcomes: impl IntoIterator<Item = impl Borrow<Outcome>>,
+    t_fault: Option<Nanos>,
+    verification: Option<&Verification>,
+) -> Writes {
     // One pass, nothing collected but the lost writes: this runs over millions of outcomes at the end of a
     // long drill, when memory peaks.
     let found = match verification {
@@ -64,6 +70,7 @@ pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option
     let mut lost_seqs: Vec<u32> = Vec::new();
     let (mut oldest, mut newest) = (Nanos::MAX, 0);
     for o in outcomes {
+        let o = o.borrow();
         let Some(state) = o.write_state() else { continue };
         sent += 1;
         match state {

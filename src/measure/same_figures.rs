@@ -123,3 +123,61 @@ fn the_generated_recording_gives_the_figures_it_gave_before_spilling() {
     assert_eq!(distinct.len(), outcomes.len(), "no two requests share an intended time");
     assert!(want.iter().any(|m| m.outages.count > 3 && m.writes.lost > Some(0)));
 }
+
+/// `outcomes` as the engine records them: in completion order (by answer time), through a recorder that
+/// spills a sorted run every `run` outcomes.
+fn spilled(outcomes: &[Outcome], run: usize) -> crate::outcomes::Outcomes {
+    let dir = std::env::temp_dir().join(format!("hadrill-same-figures-{}", std::process::id()));
+    let mut arrived = outcomes.to_vec();
+    arrived.sort_by_key(|o| (o.ended(), o.seq()));
+    let mut rec = crate::outcomes::Recorder::new(&dir, run);
+    for o in arrived {
+        rec.push(o);
+    }
+    let out = rec.finish().unwrap();
+    assert!(out.spilled_runs() > 3, "the recording was spilled in runs");
+    out
+}
+
+/// Every figure, for every fault time and parameter set, from memory and from the spilled runs.
+fn assert_same_figures(outcomes: &[Outcome], v: &Verification, load_end: Nanos, run: usize) {
+    let spilled = spilled(outcomes, run);
+    assert_eq!(spilled.len(), outcomes.len() as u64);
+    let faults = [None, Some(SECOND / 2), Some(load_end / 3), Some(load_end / 2 + 7), Some(load_end - SECOND)];
+    for p in params() {
+        for tf in faults {
+            let memory = measure(outcomes, tf, load_end, Some(v), &stack_events(), &p);
+            let from_file = super::measure_sorted(&spilled, tf, load_end, Some(v), &stack_events(), &p);
+            assert_eq!(memory, from_file, "fault at {tf:?}, {p:?}");
+        }
+    }
+}
+
+#[test]
+fn a_hand_built_recording_gives_the_same_figures_spilled() {
+    // Outages at 5-7 s and 12-12.5 s, a blip at 8 s, two requests sharing an intended time (one failed, one
+    // not), slow answers at 15 s, missed sends, writes with one lost and one indeterminate found.
+    let mut tl = crate::measure::rto::tests::timeline(20_000, 10, |t| {
+        (5000..7000).contains(&t) || t == 8000 || (12_000..12_500).contains(&t)
+    });
+    for (i, o) in tl.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+        o.set_write(i as u32);
+    }
+    for o in tl.iter_mut().filter(|o| (15_000..15_300).contains(&(o.intended() / MILLI))) {
+        o.set_ended(o.intended() + 400 * MILLI);
+    }
+    for o in tl.iter_mut().filter(|o| (12_000..12_100).contains(&(o.intended() / MILLI))) {
+        o.set_failure(Some(Failure::Missed));
+        o.set_ended(o.started());
+    }
+    tl.push(Outcome::new(9 * SECOND, 9 * SECOND, 9 * SECOND + MILLI, Kind::Read, Some(Failure::Reset), 0));
+    let found = tl.iter().filter(|o| o.write_state().is_some() && o.ok() && o.seq() != 301).map(|o| o.seq());
+    let v = Verification::Read(found.chain([1003]).collect());
+    assert_same_figures(&tl, &v, 20 * SECOND, 97);
+}
+
+#[test]
+fn a_generated_large_recording_gives_the_same_figures_spilled() {
+    let (outcomes, v) = generated(300, 14);
+    assert_same_figures(&outcomes, &v, 300 * SECOND, 4096);
+}
