@@ -596,8 +596,9 @@ fn load_limits(rate: &str, duration: Duration, connections: usize, timeout: Dura
             flag,
             value,
             format!(
-                "{per_second}/s for {} is {requests} requests{at}: above the {MAX_REQUESTS} hadrill keeps in memory",
-                duration::human(duration)
+                "{per_second}/s for {} is {requests} requests{at}: {}",
+                duration::human(duration),
+                crate::limits::requests_bound()
             ),
         ));
     }

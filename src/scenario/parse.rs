@@ -249,8 +249,9 @@ fn parse_load(
         return Err(cx.err(
             span,
             format!(
-                "rate {rate}/s for {} is {requests} requests: above the {MAX_REQUESTS} hadrill keeps in memory",
-                duration::human(total)
+                "rate {rate}/s for {} is {requests} requests: {}",
+                duration::human(total),
+                limits::requests_bound()
             ),
         ));
     }
