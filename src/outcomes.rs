@@ -84,7 +84,8 @@ impl Recorder {
             None => (None, Vec::new()),
             Some((tx, thread)) => {
                 drop(tx);
-                let spilled = thread.join().unwrap_or_else(|_| Err(std::io::Error::other("spill thread panicked")));
+                let spilled =
+                    thread.join().unwrap_or_else(|_| Err(std::io::Error::other("spill thread panicked")));
                 let (file, runs) = spilled.map_err(|source| SpillError { dir: self.dir.clone(), source })?;
                 (Some(Arc::new(file)), runs)
             }
@@ -176,11 +177,8 @@ impl Outcomes {
     /// Every outcome in intended order, one pass. A read error of the spill file (which hadrill wrote a
     /// moment ago) is a broken disk: it panics with what failed rather than measuring a partial recording.
     pub fn iter(&self) -> Sorted<'_> {
-        let mut cursors: Vec<Cursor> = self
-            .runs
-            .iter()
-            .map(|r| Cursor { next: 0, run: *r, buf: Vec::new(), at: 0 })
-            .collect();
+        let mut cursors: Vec<Cursor> =
+            self.runs.iter().map(|r| Cursor { next: 0, run: *r, buf: Vec::new(), at: 0 }).collect();
         let mut heads = BinaryHeap::new();
         let file = self.file.as_deref();
         for (i, c) in cursors.iter_mut().enumerate() {
@@ -228,9 +226,11 @@ impl Cursor {
                 panic!("reading the spilled outcomes back at byte {offset}: {e}");
             }
             self.buf.clear();
-            self.buf.extend(bytes.chunks_exact(OUTCOME_BYTES).map(|b| {
-                Outcome::from_bytes(b.try_into().expect("chunks of OUTCOME_BYTES"))
-            }));
+            self.buf.extend(
+                bytes
+                    .chunks_exact(OUTCOME_BYTES)
+                    .map(|b| Outcome::from_bytes(b.try_into().expect("chunks of OUTCOME_BYTES"))),
+            );
             self.next += n as u64;
             self.at = 0;
         }
@@ -300,7 +300,14 @@ mod tests {
             .map(|i| {
                 let t = (i * 7919 % n) * MILLI / 3;
                 let failure = [None, Some(Failure::Status(503)), Some(Failure::Missed)][(i % 3) as usize];
-                Outcome::new(t, t + 5, t + 2 * MILLI, if i % 2 == 0 { Kind::Write } else { Kind::Read }, failure, i as u32)
+                Outcome::new(
+                    t,
+                    t + 5,
+                    t + 2 * MILLI,
+                    if i % 2 == 0 { Kind::Write } else { Kind::Read },
+                    failure,
+                    i as u32,
+                )
             })
             .collect();
         v.push(v[10]);
@@ -343,7 +350,13 @@ mod tests {
 
     #[test]
     fn every_field_survives_the_file() {
-        for f in [None, Some(Failure::Status(599)), Some(Failure::Tls), Some(Failure::Transport), Some(Failure::Rejected)] {
+        for f in [
+            None,
+            Some(Failure::Status(599)),
+            Some(Failure::Tls),
+            Some(Failure::Transport),
+            Some(Failure::Rejected),
+        ] {
             let o = Outcome::new(u64::MAX - 5, u64::MAX - 3, u64::MAX, Kind::Write, f, (1 << 31) - 1);
             assert_eq!(Outcome::from_bytes(&o.to_bytes()), o);
         }

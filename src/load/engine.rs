@@ -314,7 +314,15 @@ mod tests {
 
     fn config(probe: Arc<Fake>, rate: Option<u32>, duration: Duration) -> LoadConfig {
         let spill_dir = std::env::temp_dir();
-        LoadConfig { probe, rate, timeout: Duration::from_secs(1), max_in_flight: 64, duration, seed: 3, spill_dir }
+        LoadConfig {
+            probe,
+            rate,
+            timeout: Duration::from_secs(1),
+            max_in_flight: 64,
+            duration,
+            seed: 3,
+            spill_dir,
+        }
     }
 
     /// Writes carry 1, 2, 3, ... with no gap or repeat; reads carry 0 and ask for an acknowledged write; each

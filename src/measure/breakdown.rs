@@ -61,8 +61,7 @@ where
     let sorted = super::pass(sorted);
     let mut rest = sorted.clone().skip_while(|o| o.intended() < tf || o.ok());
     let first_err = rest.next();
-    let first_ok =
-        first_err.and_then(|e| rest.skip_while(|o| o.intended() <= e.intended()).find(|o| o.ok()));
+    let first_ok = first_err.and_then(|e| rest.skip_while(|o| o.intended() <= e.intended()).find(|o| o.ok()));
     let (first_err, first_ok) = (first_err.as_ref(), first_ok.as_ref());
     let detection = first_stack(events, StackEventKind::Detection, tf);
     let promotion = first_stack(events, StackEventKind::Promotion, tf);

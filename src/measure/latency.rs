@@ -101,7 +101,10 @@ pub fn phases(
 /// One bucket per second of intended time, from second 0 to the one holding `load_end` (a partial last second
 /// gets a bucket); requests intended at or after that are left out. `p99_ms` is null for a second without latency.
 /// `sorted` is in intended order.
-pub fn per_second(sorted: impl IntoIterator<Item = impl Borrow<Outcome>>, load_end: Nanos) -> Vec<SecondBucket> {
+pub fn per_second(
+    sorted: impl IntoIterator<Item = impl Borrow<Outcome>>,
+    load_end: Nanos,
+) -> Vec<SecondBucket> {
     // One histogram, reset at each second, over the outcomes in intended order: a histogram per second
     // would cost ~190 KB each (a 10-minute drill: over 100 MB).
     let seconds = load_end.div_ceil(SECOND) as usize;

@@ -90,7 +90,13 @@ impl Recovery {
 /// window bounds make it O(n): three cursors over one pass of `sorted` (candidate, window start, window end),
 /// so a spilled recording is read, never held. The window's left edge is a time, not an index: requests
 /// intended at the same instant as the candidate but sorted before it are in its window.
-pub fn recovery<I>(sorted: I, t_fault: Option<Nanos>, load_end: Nanos, ratio: f64, stable_for: Nanos) -> Recovery
+pub fn recovery<I>(
+    sorted: I,
+    t_fault: Option<Nanos>,
+    load_end: Nanos,
+    ratio: f64,
+    stable_for: Nanos,
+) -> Recovery
 where
     I: IntoIterator<IntoIter: Clone>,
     I::Item: Borrow<Outcome>,

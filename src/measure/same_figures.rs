@@ -94,7 +94,8 @@ fn params() -> [Params; 2] {
 /// The figures of `outcomes` for faults at several times (none, early, in the middle, late) and both
 /// parameter sets.
 fn figures(outcomes: &[Outcome], v: &Verification, load_end: Nanos) -> Vec<Measurement> {
-    let faults = [None, Some(SECOND / 2), Some(load_end / 3), Some(load_end / 2 + 7), Some(load_end - SECOND)];
+    let faults =
+        [None, Some(SECOND / 2), Some(load_end / 3), Some(load_end / 2 + 7), Some(load_end - SECOND)];
     let mut out = Vec::new();
     for p in params() {
         for tf in faults {
@@ -143,7 +144,8 @@ fn spilled(outcomes: &[Outcome], run: usize) -> crate::outcomes::Outcomes {
 fn assert_same_figures(outcomes: &[Outcome], v: &Verification, load_end: Nanos, run: usize) {
     let spilled = spilled(outcomes, run);
     assert_eq!(spilled.len(), outcomes.len() as u64);
-    let faults = [None, Some(SECOND / 2), Some(load_end / 3), Some(load_end / 2 + 7), Some(load_end - SECOND)];
+    let faults =
+        [None, Some(SECOND / 2), Some(load_end / 3), Some(load_end / 2 + 7), Some(load_end - SECOND)];
     for p in params() {
         for tf in faults {
             let memory = measure(outcomes, tf, load_end, Some(v), &stack_events(), &p);
