@@ -217,7 +217,7 @@ mod tests {
         let c = counts(&tl);
         assert_eq!((c.failed, c.failures_by_kind["missed_send"]), (1, 1));
         assert_eq!((c.reads, c.writes), (10, 0));
-        let none = counts(&[]);
+        let none = counts([] as [Outcome; 0]);
         assert_eq!((none.total, none.error_rate), (0, 0.0));
         assert!(none.failures_by_kind.is_empty());
     }

@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn nothing_sent_has_no_availability() {
-        let s = slo(&[], Some(MILLI));
+        let s = slo([] as [Outcome; 0], Some(MILLI));
         assert_eq!((s.availability_pct, s.slow_ms), (None, Some(1.0)));
     }
 }
