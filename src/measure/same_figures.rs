@@ -137,6 +137,7 @@ fn spilled(outcomes: &[Outcome], run: usize) -> crate::outcomes::Outcomes {
     }
     let out = rec.finish().unwrap();
     assert!(out.spilled_runs() > 3, "the recording was spilled in runs");
+    let _ = std::fs::remove_dir(&dir);
     out
 }
 
