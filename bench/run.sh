@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hadrill's benchmarks (issue "Benchmarks"): prints a table of figures, side by side in one run.
 #
-#   bench/run.sh [all|throughput|https|rate|rto|memory]      (default: throughput https rate rto)
+#   bench/run.sh [all|throughput|https|rate|rto|memory|soak]      (default: throughput https rate rto)
 #
 # - throughput: hadrill `load --rate max` vs wrk (Debian package) vs oha (cargo install, never vendored),
 #   same connections and duration, against nginx (Debian package) serving a fixed 200 on 127.0.0.1, each run
@@ -12,7 +12,10 @@
 # - rate: hadrill `load --rate N` at 1k, 5k, 20k req/s: achieved rate and p99 send lag.
 # - rto: the ground-truth outage (demo service) of 500 ms, 2 s and 10 s at 200 and 2000 req/s: |measured - true|.
 # - memory: peak RSS of a drill at 5k req/s for MEMORY_DURATION (default 10m), and its wall time minus duration.
-# Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION.
+# - soak: peak RSS (/usr/bin/time -v) of `hadrill load --rate SOAK_RATE` for each of SOAK_DURATIONS against the
+#   nginx: the slope in bytes per request (least squares) and the peak extrapolated to 24 h at 1,000 req/s.
+# Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION,
+# SOAK_RATE (default 5000), SOAK_DURATIONS (default "1m 5m 10m").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +23,8 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
 MEMORY_DURATION=${MEMORY_DURATION:-10m}
+SOAK_RATE=${SOAK_RATE:-5000}
+SOAK_DURATIONS=${SOAK_DURATIONS:-1m 5m 10m}
 PORT=18089
 TLS_PORT=18443
 WORK=$(mktemp -d)
@@ -266,6 +271,42 @@ PY
   echo
 }
 
+soak() {
+  echo "## Soak: peak RSS of hadrill load --rate $SOAK_RATE against nginx, by duration"
+  echo
+  : > "$WORK/soak"
+  for d in $SOAK_DURATIONS; do
+    /usr/bin/time -v "$HADRILL" load "http://127.0.0.1:$PORT/" --rate "$SOAK_RATE" --duration "$d" --json \
+      > "$WORK/soak.json" 2> "$WORK/soak.time"
+    python3 - "$WORK/soak.json" "$WORK/soak.time" "$d" >> "$WORK/soak" <<'PY'
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(sys.argv[2]).read()).group(1))
+print(sys.argv[3], j["requests"], kb * 1024)
+PY
+  done
+  python3 - "$WORK/soak" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+xs = [int(r[1]) for r in rows]; ys = [int(r[2]) for r in rows]
+print("| duration | requests | peak RSS |")
+print("|---|---|---|")
+for d, n, b in rows:
+    print(f"| {d} | {int(n):,} | {int(b)/2**20:.1f} MiB |")
+n = len(xs); mx = sum(xs) / n; my = sum(ys) / n
+fit = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / max(1e-9, sum((x - mx) ** 2 for x in xs))
+# The first 524,288 outcomes fill the recorder's buffer (12 MB) before anything is spilled: the steady slope is
+# the one between the two longest runs, past it.
+slope = (ys[-1] - ys[-2]) / max(1, xs[-1] - xs[-2])
+day = 86_400_000
+print()
+print(f"Slope: {slope:.2f} bytes per request between the two longest runs ({fit:.2f} least squares over all, "
+      f"the first buffer filling included); a 24 h drill at 1,000 req/s ({day:,} requests) extrapolates to "
+      f"{(ys[-1] + slope * (day - xs[-1])) / 2**20:.1f} MiB peak RSS.")
+PY
+  echo
+}
+
 setup
 echo "# hadrill benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
 echo
@@ -277,6 +318,7 @@ case "$modes" in
   rate) rate ;;
   rto) stop_nginx; rto ;;
   memory) stop_nginx; memory ;;
-  all) throughput; https; rate; stop_nginx; rto; memory ;;
+  soak) soak ;;
+  all) throughput; https; rate; soak; stop_nginx; rto; memory ;;
   *) throughput; https; rate; stop_nginx; rto ;;
 esac

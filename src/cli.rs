@@ -253,6 +253,7 @@ async fn dispatch(command: Command) -> Result<i32> {
                 seed,
                 console: console.reporter(),
                 swarm,
+                spill_dir: reports.clone(),
             };
             let baseline = match baseline {
                 Some(path) => Some(Baseline::read(path, &tolerance)?),
@@ -551,12 +552,14 @@ async fn load_only(
         max_in_flight: connections,
         duration,
         seed: 0,
+        spill_dir: std::env::temp_dir(),
     };
     let clock = crate::timeline::Clock::start();
     let cancel = drill::signals::watch();
     let counters = std::sync::Arc::new(crate::load::Counters::default());
     let result = crate::load::engine::run(cfg, clock, counters, cancel).await;
-    let summary = crate::load::summary::summarize(url, rate, connections, result.end, &result.outcomes);
+    let outcomes = result.outcomes?;
+    let summary = crate::load::summary::summarize(url, rate, connections, result.end, &outcomes);
     if json {
         println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
     } else {
@@ -566,7 +569,7 @@ async fn load_only(
         return Ok(exit_codes::INTERRUPTED);
     }
     if summary.succeeded == 0 {
-        let answered = result.outcomes.iter().any(|o| matches!(o.failure(), Some(Failure::Status(_))));
+        let answered = outcomes.iter().any(|o| matches!(o.failure(), Some(Failure::Status(_))));
         let failures = summary.failures_by_kind.iter().map(|(k, n)| format!("{k}: {n}"));
         return Err(Error::NoSuccess {
             what: if answered { "no request succeeded at" } else { "nothing answered at" },
@@ -616,8 +619,9 @@ fn load_limits(rate: &str, duration: Duration, connections: usize, timeout: Dura
             flag,
             value,
             format!(
-                "{per_second}/s for {} is {requests} requests{at}: above the {MAX_REQUESTS} hadrill keeps in memory",
-                duration::human(duration)
+                "{per_second}/s for {} is {requests} requests{at}: {}",
+                duration::human(duration),
+                crate::limits::requests_bound()
             ),
         ));
     }

@@ -84,6 +84,8 @@ pub enum Error {
     #[error("cannot reach swarm node {node} at {endpoint} ([nodes]): {reason}")]
     NodeUnreachable { node: String, endpoint: String, reason: String },
     #[error("{0}")]
+    Spill(#[from] crate::outcomes::SpillError),
+    #[error("{0}")]
     Other(String),
 }
 

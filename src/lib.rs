@@ -33,6 +33,7 @@ pub mod limits;
 pub mod load;
 pub mod measure;
 pub mod observe;
+pub mod outcomes;
 pub mod paths;
 pub mod proto;
 pub mod reaper;

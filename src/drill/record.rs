@@ -1,11 +1,13 @@
 //! Everything a drill recorded, before any number is computed from it.
 
 use crate::observe::postgres::LagSample;
-use crate::timeline::{ActionEvent, DockerEvent, Nanos, Outcome, StackEvent, Verification};
+use crate::outcomes::Outcomes;
+use crate::timeline::{ActionEvent, DockerEvent, Nanos, StackEvent, Verification};
 
 #[derive(Debug)]
 pub struct Recording {
-    pub outcomes: Vec<Outcome>,
+    /// Every request's outcome, sorted; spilled to an unlinked file past the first run of them.
+    pub outcomes: Outcomes,
     /// Intended end of the load phase (earlier when the drill was interrupted).
     pub load_end: Nanos,
     pub actions: Vec<ActionEvent>,

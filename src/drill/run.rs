@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub console: Reporter,
     /// Deploy on the daemon's swarm (`--swarm`), whatever the scenario says.
     pub swarm: bool,
+    /// Where the requests' outcomes are spilled while the drill runs (the reports folder; an unlinked file).
+    pub spill_dir: std::path::PathBuf,
 }
 
 impl Default for RunOptions {
@@ -71,6 +73,7 @@ impl Default for RunOptions {
             seed: None,
             console: Reporter::silent(),
             swarm: false,
+            spill_dir: std::env::temp_dir(),
         }
     }
 }
@@ -308,6 +311,7 @@ async fn drill(
         key_prefix: key_prefix.clone(),
         observe: running.spec().meta.observe.clone(),
         console: opts.console.clone(),
+        spill_dir: opts.spill_dir.clone(),
     };
     let (recording, clock) = schedule::guarded(body(b, token.clone()), &token, ledger.revert_all()).await?;
     Ok(Drill {
@@ -337,6 +341,7 @@ struct Body {
     key_prefix: String,
     observe: crate::stack::resolve::ObserveSpec,
     console: Reporter,
+    spill_dir: std::path::PathBuf,
 }
 
 impl Body {
@@ -366,6 +371,7 @@ impl Body {
             max_in_flight: sc.load.max_in_flight,
             duration: sc.duration,
             seed: self.seed,
+            spill_dir: self.spill_dir.clone(),
         }
     }
 }
@@ -401,11 +407,8 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
         watch.finish(&mut stack_events).await;
     }
     let revert_errors = b.ledger.fill(&mut actions, &clock);
-    let mut outcomes = loaded.outcomes;
-    // In place, once: measurement then borrows them in order instead of copying millions of records.
-    outcomes.sort_unstable_by_key(|o| o.intended());
     let recording = Recording {
-        outcomes,
+        outcomes: loaded.outcomes?,
         load_end: loaded.end,
         actions,
         docker_events: events.timeline(&clock),
@@ -434,7 +437,7 @@ async fn settle_and_read_back(
     let load = &b.scenario.load;
     b.console
         .phase(format!("settling {} then reading back written keys", crate::duration::human(load.settle)));
-    let max_seq = loaded.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
+    let max_seq = loaded.outcomes.as_ref().map_or(0, |o| o.max_seq());
     let read = async {
         tokio::time::sleep(load.settle).await;
         probe.read_back(max_seq, load.verify_timeout).await

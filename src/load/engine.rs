@@ -3,8 +3,9 @@
 //! stalled server shows up as latency instead of hiding (coordinated omission). At most `max_in_flight`
 //! requests are outstanding; a request due when the cap is reached is recorded as a missed send.
 //!
-//! Every request's outcome is kept (intended, start, end, kind, failure, write sequence number) in a vector
-//! sized up front from rate x duration, so memory is bounded and known before the drill starts.
+//! Every request's outcome is kept (intended, start, end, kind, failure, write sequence number) by a
+//! [`Recorder`]: in memory up to a run of them, then spilled in sorted runs to a file in `spill_dir`, so
+//! memory stays flat however long the load runs.
 //!
 //! What a request is, and how it is sent, is the [`Probe`]'s business; the engine numbers the writes, keeps
 //! the time and counts. The load starts when [`run`] is called: no request is due before then, so a probe
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::http1::{Conn, Pool};
 use super::probe::{Pick, Probe, Request};
+use crate::outcomes::{Outcomes, Recorder, SpillError, RUN};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
 
 /// The longest the scheduler sleeps at once, so that it notices cancellation promptly.
@@ -34,6 +36,9 @@ pub struct LoadConfig {
     pub max_in_flight: usize,
     pub duration: Duration,
     pub seed: u64,
+    /// Where the outcomes are spilled past the first [`RUN`] of them (an unlinked file: the report folder's
+    /// parent for a drill).
+    pub spill_dir: std::path::PathBuf,
 }
 
 /// Live counters, read by the console while the load runs.
@@ -49,7 +54,8 @@ pub struct Counters {
 
 #[derive(Debug)]
 pub struct LoadResult {
-    pub outcomes: Vec<Outcome>,
+    /// Every outcome, sorted; an error when they could not be spilled (the figures would miss requests).
+    pub outcomes: Result<Outcomes, SpillError>,
     /// Intended time of the end of the load phase.
     pub end: Nanos,
     /// Whether the load was cut short by cancellation.
@@ -61,7 +67,7 @@ struct Shared {
     /// Idle connections of the open model's request tasks.
     pool: Pool,
     clock: Clock,
-    outcomes: Mutex<Vec<Outcome>>,
+    recorder: Mutex<Recorder>,
     counters: Arc<Counters>,
     last_acked: AtomicU32,
 }
@@ -74,14 +80,10 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> LoadResult {
     let start = clock.now();
-    let expected = match cfg.rate {
-        Some(rate) => (u64::from(rate) * cfg.duration.as_secs().max(1) + u64::from(rate)) as usize,
-        None => 1 << 16,
-    };
     let shared = Arc::new(Shared {
         pool: Pool::default(),
         clock,
-        outcomes: Mutex::new(Vec::with_capacity(expected)),
+        recorder: Mutex::new(Recorder::new(&cfg.spill_dir, RUN)),
         counters,
         last_acked: AtomicU32::new(0),
         cfg,
@@ -112,15 +114,19 @@ async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken
                 let o = send(&shared, &mut conn, now, pick, seq).await;
                 shared.count(&o);
                 local.push(o);
+                if local.len() == local.capacity() {
+                    shared.recorder.lock().expect("recorder lock").append(&mut local);
+                }
             }
-            // One lock per worker instead of one per request: the closed loop is where throughput counts.
-            shared.outcomes.lock().expect("outcomes lock").append(&mut local);
+            // One lock per worker and batch instead of one per request: the closed loop is where throughput
+            // counts.
+            shared.recorder.lock().expect("recorder lock").append(&mut local);
         }));
     }
     for w in workers {
         let _ = w.await;
     }
-    let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
+    let outcomes = shared.recorder.lock().expect("recorder lock").finish();
     LoadResult { outcomes, end: shared.clock.now().min(end), cancelled: cancel.is_cancelled() }
 }
 
@@ -137,7 +143,7 @@ async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: Cancella
     // Let what is in flight finish (each request is bounded by the timeout).
     let drain = shared.cfg.timeout + Duration::from_secs(1);
     let _ = tokio::time::timeout(drain, permits.acquire_many(shared.cfg.max_in_flight as u32)).await;
-    let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
+    let outcomes = shared.recorder.lock().expect("recorder lock").finish();
     LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
 }
 
@@ -236,7 +242,7 @@ impl Shared {
 
     fn record(&self, o: Outcome) {
         self.count(&o);
-        self.outcomes.lock().expect("outcomes lock").push(o);
+        self.recorder.lock().expect("recorder lock").push(o);
     }
 
     /// Updates the live counters for one outcome.
@@ -307,7 +313,16 @@ mod tests {
     }
 
     fn config(probe: Arc<Fake>, rate: Option<u32>, duration: Duration) -> LoadConfig {
-        LoadConfig { probe, rate, timeout: Duration::from_secs(1), max_in_flight: 64, duration, seed: 3 }
+        let spill_dir = std::env::temp_dir();
+        LoadConfig {
+            probe,
+            rate,
+            timeout: Duration::from_secs(1),
+            max_in_flight: 64,
+            duration,
+            seed: 3,
+            spill_dir,
+        }
     }
 
     /// Writes carry 1, 2, 3, ... with no gap or repeat; reads carry 0 and ask for an acknowledged write; each
@@ -335,12 +350,13 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let cfg = config(probe.clone(), Some(500), Duration::from_millis(400));
         let result = run(cfg, clock, counters.clone(), CancellationToken::new()).await;
-        assert_eq!(result.outcomes.len(), 200);
-        check_numbering(&probe.sent.lock().unwrap(), &result.outcomes);
-        let first = result.outcomes.iter().map(|o| o.intended()).min().unwrap();
+        let outcomes: Vec<Outcome> = result.outcomes.as_ref().unwrap().iter().collect();
+        assert_eq!(outcomes.len(), 200);
+        check_numbering(&probe.sent.lock().unwrap(), &outcomes);
+        let first = outcomes.iter().map(|o| o.intended()).min().unwrap();
         assert!(first >= 300_000_000, "no request was due before the load started (first due at {first} ns)");
         assert!(result.end >= first + 400_000_000 - 2_000_000);
-        let acked = result.outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
+        let acked = outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
         assert_eq!(counters.writes_acked.load(Ordering::Relaxed), acked);
     }
 
@@ -350,17 +366,18 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let cfg = config(probe.clone(), None, Duration::from_millis(100));
         let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
-        check_numbering(&probe.sent.lock().unwrap(), &result.outcomes);
+        let outcomes: Vec<Outcome> = result.outcomes.as_ref().unwrap().iter().collect();
+        check_numbering(&probe.sent.lock().unwrap(), &outcomes);
 
         let probe = Arc::new(Fake::default());
         probe.failing.store(true, Ordering::Relaxed);
         let counters = Arc::new(Counters::default());
         let cfg = config(probe.clone(), Some(1000), Duration::from_millis(100));
         let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
-        let writes = result.outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
+        let outcomes: Vec<Outcome> = result.outcomes.as_ref().unwrap().iter().collect();
+        let writes = outcomes.iter().filter(|o| o.kind() == Kind::Write).count() as u64;
         assert!(writes > 0);
-        assert!(result
-            .outcomes
+        assert!(outcomes
             .iter()
             .all(|o| (o.kind() == Kind::Write) == (o.failure() == Some(Failure::Rejected))));
         assert_eq!(counters.failed.load(Ordering::Relaxed), writes);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::timeline::{Failure, Nanos, Outcome};
+use crate::timeline::{Failure, Nanos};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadSummary {
@@ -57,7 +57,7 @@ pub fn summarize(
     rate: Option<u32>,
     connections: usize,
     duration: Nanos,
-    outcomes: &[Outcome],
+    outcomes: &crate::outcomes::Outcomes,
 ) -> LoadSummary {
     let mut lat = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("histogram");
     let mut lag = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("histogram");
@@ -80,9 +80,9 @@ pub fn summarize(
         target_rate: rate,
         connections,
         duration_s: secs,
-        requests: outcomes.len() as u64,
+        requests: outcomes.len(),
         succeeded: ok,
-        failed: outcomes.len() as u64 - ok,
+        failed: outcomes.len() - ok,
         throughput_rps: ok as f64 / secs,
         sent_rps: sent as f64 / secs,
         latency_ms: quantiles(&lat),

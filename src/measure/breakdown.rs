@@ -4,6 +4,8 @@
 //! Each step names its source and resolution: a stack step prefers what the component reported itself (its log
 //! line's timestamp, a Pub/Sub message) over a poll of its state.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use super::rto::{ms, Rto};
@@ -42,23 +44,25 @@ fn first_stack(events: &[StackEvent], kind: StackEventKind, from: Nanos) -> Opti
 
 /// The gap between a request's intended time and the one before it: when the change it marks happened, at
 /// most.
-fn gap_before(sorted: &[Outcome], o: &Outcome) -> Option<f64> {
-    let i = sorted.partition_point(|x| x.intended() < o.intended());
-    i.checked_sub(1).map(|p| ms(o.intended() - sorted[p].intended()))
+fn gap_before(sorted: impl Iterator<Item = Outcome>, o: &Outcome) -> Option<f64> {
+    let before = sorted.take_while(|x| x.intended() < o.intended()).last();
+    before.map(|p| ms(o.intended() - p.intended()))
 }
 
 type Raw = (&'static str, Option<f64>, String, String, Option<f64>);
 
 /// `sorted` is by intended time. Empty when no fault took effect.
-pub fn breakdown(
-    sorted: &[Outcome],
-    t_fault: Option<Nanos>,
-    rto: &Rto,
-    events: &[StackEvent],
-) -> Vec<BreakdownStep> {
+pub fn breakdown<I>(sorted: I, t_fault: Option<Nanos>, rto: &Rto, events: &[StackEvent]) -> Vec<BreakdownStep>
+where
+    I: IntoIterator<IntoIter: Clone>,
+    I::Item: Borrow<Outcome>,
+{
     let Some(tf) = t_fault else { return Vec::new() };
-    let first_err = sorted.iter().find(|o| o.intended() >= tf && !o.ok());
-    let first_ok = first_err.and_then(|e| sorted.iter().find(|o| o.intended() > e.intended() && o.ok()));
+    let sorted = super::pass(sorted);
+    let mut rest = sorted.clone().skip_while(|o| o.intended() < tf || o.ok());
+    let first_err = rest.next();
+    let first_ok = first_err.and_then(|e| rest.skip_while(|o| o.intended() <= e.intended()).find(|o| o.ok()));
+    let (first_err, first_ok) = (first_err.as_ref(), first_ok.as_ref());
     let detection = first_stack(events, StackEventKind::Detection, tf);
     let promotion = first_stack(events, StackEventKind::Promotion, tf);
     let describe = |e: &StackEvent| format!("{} {}: {}", e.source, e.subject, e.state);
@@ -81,7 +85,7 @@ pub fn breakdown(
                 .map(|o| o.failure().map(|f| f.label()).unwrap_or_default())
                 .unwrap_or_else(|| "clients saw no error".into()),
             "requests".into(),
-            first_err.and_then(|o| gap_before(sorted, o)),
+            first_err.and_then(|o| gap_before(sorted.clone(), o)),
         ),
         stack_step("stack_detection", detection),
         stack_step("promotion_or_reroute", promotion),
@@ -97,7 +101,7 @@ pub fn breakdown(
                 })
                 .unwrap_or_else(|| "—".into()),
             "requests".into(),
-            first_ok.and_then(|o| gap_before(sorted, o)),
+            first_ok.and_then(|o| gap_before(sorted.clone(), o)),
         ),
         (
             "stable_recovery",

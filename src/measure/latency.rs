@@ -1,6 +1,8 @@
 //! Latency percentiles (from the intended send time) for the phases before, during and after the outage, and
 //! a per-second view of the whole load.
 
+use std::borrow::Borrow;
+
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -72,9 +74,14 @@ fn summarize(h: &Histogram<u64>) -> Percentiles {
 
 /// Percentiles overall and per phase by intended time: before `t_fault`, from `t_fault` to `t_recovered`, from
 /// `t_recovered` on. Everything is before when there is no fault; during runs to the end when not recovered.
-pub fn phases(outcomes: &[Outcome], t_fault: Option<Nanos>, t_recovered: Option<Nanos>) -> LatencyPhases {
+pub fn phases(
+    outcomes: impl IntoIterator<Item = impl Borrow<Outcome>>,
+    t_fault: Option<Nanos>,
+    t_recovered: Option<Nanos>,
+) -> LatencyPhases {
     let (mut all, mut before, mut during, mut after) = (histogram(), histogram(), histogram(), histogram());
     for o in outcomes {
+        let o = o.borrow();
         record(&mut all, o);
         match (t_fault, t_recovered) {
             (None, _) => record(&mut before, o),
@@ -93,17 +100,21 @@ pub fn phases(outcomes: &[Outcome], t_fault: Option<Nanos>, t_recovered: Option<
 
 /// One bucket per second of intended time, from second 0 to the one holding `load_end` (a partial last second
 /// gets a bucket); requests intended at or after that are left out. `p99_ms` is null for a second without latency.
-pub fn per_second(outcomes: &[Outcome], load_end: Nanos) -> Vec<SecondBucket> {
+/// `sorted` is in intended order.
+pub fn per_second(
+    sorted: impl IntoIterator<Item = impl Borrow<Outcome>>,
+    load_end: Nanos,
+) -> Vec<SecondBucket> {
     // One histogram, reset at each second, over the outcomes in intended order: a histogram per second
     // would cost ~190 KB each (a 10-minute drill: over 100 MB).
-    let sorted = super::rto::sorted_by_intended(outcomes);
     let seconds = load_end.div_ceil(SECOND) as usize;
     let mut buckets: Vec<SecondBucket> = (0..seconds)
         .map(|s| SecondBucket { second: s as u64, succeeded: 0, failed: 0, p99_ms: None })
         .collect();
     let mut h = histogram();
     let mut current: Option<usize> = None;
-    for o in sorted.iter() {
+    for o in sorted {
+        let o = o.borrow();
         let s = (o.intended() / SECOND) as usize;
         if s >= seconds {
             break;

@@ -12,4 +12,21 @@ pub mod rto;
 pub mod slo;
 pub mod summary;
 
-pub use summary::{measure, Measurement, Params};
+#[cfg(test)]
+mod same_figures;
+
+pub use summary::{measure, measure_sorted, Measurement, Params};
+
+use std::borrow::Borrow;
+
+use crate::timeline::Outcome;
+
+/// The outcomes of `sorted` by value, as a pass that can be cloned to make a second cursor: a slice of
+/// outcomes or a spilled recording ([`crate::outcomes::Outcomes`]) alike.
+pub fn pass<I>(sorted: I) -> impl Iterator<Item = Outcome> + Clone
+where
+    I: IntoIterator<IntoIter: Clone>,
+    I::Item: Borrow<Outcome>,
+{
+    sorted.into_iter().map(|o| *o.borrow())
+}

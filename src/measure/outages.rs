@@ -1,7 +1,9 @@
 //! Outage windows (maximal runs of failed requests by intended time), the longest gap between two successful
 //! responses, and failure counts by kind.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use serde::{Deserialize, Serialize};
 
@@ -40,9 +42,9 @@ pub struct Counts {
 }
 
 /// Totals, error rate and failures by [`crate::timeline::Failure::label`]; missed sends are failures.
-pub fn counts(outcomes: &[Outcome]) -> Counts {
+pub fn counts(outcomes: impl IntoIterator<Item = impl Borrow<Outcome>>) -> Counts {
     let mut c = Counts {
-        total: outcomes.len() as u64,
+        total: 0,
         succeeded: 0,
         failed: 0,
         error_rate: 0.0,
@@ -51,6 +53,8 @@ pub fn counts(outcomes: &[Outcome]) -> Counts {
         writes: 0,
     };
     for o in outcomes {
+        let o = o.borrow();
+        c.total += 1;
         match o.kind() {
             crate::timeline::Kind::Read => c.reads += 1,
             crate::timeline::Kind::Write => c.writes += 1,
@@ -72,10 +76,13 @@ pub fn counts(outcomes: &[Outcome]) -> Counts {
 /// Outage windows over `sorted` (by intended time), over the whole load and not only after the fault: each from
 /// the first failure of a run to the next success; a run still open at the end closes at `load_end`. Also the
 /// longest gap between two successive successful responses, by response (`ended`) time.
-pub fn outages(sorted: &[Outcome], load_end: Nanos) -> Outages {
+pub fn outages(sorted: impl IntoIterator<Item = impl Borrow<Outcome>>, load_end: Nanos) -> Outages {
     let mut windows = Vec::new();
     let mut open: Option<(Nanos, u64)> = None;
+    let mut gaps = Gaps::default();
     for o in sorted {
+        let o = o.borrow();
+        gaps.add(o);
         match (o.ok(), open) {
             (false, None) => open = Some((o.intended(), 1)),
             (false, Some((s, n))) => open = Some((s, n + 1)),
@@ -97,15 +104,50 @@ pub fn outages(sorted: &[Outcome], load_end: Nanos) -> Outages {
     let count = windows.len();
     windows.sort_by(|a, b| b.length_ms.total_cmp(&a.length_ms));
     windows.truncate(20);
-    let mut ends: Vec<Nanos> = sorted.iter().filter(|o| o.ok()).map(|o| o.ended()).collect();
-    ends.sort_unstable();
-    let (gap, at) = ends
-        .windows(2)
-        .map(|w| (w[1] - w[0], w[0]))
-        .max_by_key(|(g, _)| *g)
-        .map(|(g, a)| (ms(g), Some(ms(a))))
-        .unwrap_or((0.0, None));
+    let (gap, at) = gaps.finish().map(|(g, a)| (ms(g), Some(ms(a)))).unwrap_or((0.0, None));
     Outages { count, total_ms, windows, longest_gap_ms: gap, longest_gap_start_ms: at }
+}
+
+/// The longest gap between successive successful answers, from outcomes in intended order. Answers come in
+/// nearly that order: an answer is never before its own intended time, so once the pass reaches intended
+/// time `t`, every answer at or before `t` is final and leaves the heap in order. The heap holds only the
+/// answers still ahead of the pass (about the requests in flight), not every answer of the recording.
+#[derive(Default)]
+struct Gaps {
+    ahead: BinaryHeap<Reverse<Nanos>>,
+    last: Option<Nanos>,
+    /// The longest gap and where it began; the latest of equally long ones.
+    longest: Option<(Nanos, Nanos)>,
+}
+
+impl Gaps {
+    fn add(&mut self, o: &Outcome) {
+        self.settle(o.intended());
+        if o.ok() {
+            self.ahead.push(Reverse(o.ended()));
+        }
+    }
+
+    /// Takes every answer at or before `t` off the heap, in order.
+    fn settle(&mut self, t: Nanos) {
+        while let Some(&Reverse(end)) = self.ahead.peek() {
+            if end > t {
+                break;
+            }
+            self.ahead.pop();
+            if let Some(last) = self.last {
+                if self.longest.is_none_or(|(g, _)| end - last >= g) {
+                    self.longest = Some((end - last, last));
+                }
+            }
+            self.last = Some(end);
+        }
+    }
+
+    fn finish(mut self) -> Option<(Nanos, Nanos)> {
+        self.settle(Nanos::MAX);
+        self.longest
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +217,7 @@ mod tests {
         let c = counts(&tl);
         assert_eq!((c.failed, c.failures_by_kind["missed_send"]), (1, 1));
         assert_eq!((c.reads, c.writes), (10, 0));
-        let none = counts(&[]);
+        let none = counts([] as [Outcome; 0]);
         assert_eq!((none.total, none.error_rate), (0, 0.0));
         assert!(none.failures_by_kind.is_empty());
     }

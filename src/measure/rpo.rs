@@ -1,6 +1,8 @@
 //! Writes and RPO: which acknowledged writes the recovered system no longer has, and how much acknowledged
 //! history that is. Unknown (never 0) when the read-back failed or did not run.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use super::rto::ms;
@@ -51,7 +53,11 @@ pub struct Writes {
 /// Write counts, lost writes and RPO. Lost = acknowledged and absent from `verification`; RPO = from the oldest
 /// lost acknowledgement to the later of `t_fault` and the newest one (0 when none was lost). With a failed or
 /// missing read-back the persisted/lost figures are `None` and RPO is `unknown` with the reason.
-pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option<&Verification>) -> Writes {
+pub fn writes(
+    outcomes: impl IntoIterator<Item = impl Borrow<Outcome>>,
+    t_fault: Option<Nanos>,
+    verification: Option<&Verification>,
+) -> Writes {
     // One pass, nothing collected but the lost writes: this runs over millions of outcomes at the end of a
     // long drill, when memory peaks.
     let found = match verification {
@@ -64,6 +70,7 @@ pub fn writes(outcomes: &[Outcome], t_fault: Option<Nanos>, verification: Option
     let mut lost_seqs: Vec<u32> = Vec::new();
     let (mut oldest, mut newest) = (Nanos::MAX, 0);
     for o in outcomes {
+        let o = o.borrow();
         let Some(state) = o.write_state() else { continue };
         sent += 1;
         match state {
@@ -156,7 +163,7 @@ mod tests {
     #[test]
     fn nothing_lost_is_rpo_zero() {
         let found: SeqSet = [1, 2, 3, 6].into();
-        let w = writes(&tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
+        let w = writes(tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
         assert_eq!((w.acknowledged, w.failed, w.indeterminate), (4, 1, 1));
         assert_eq!(w.lost, Some(0));
         assert_eq!(w.rpo.rpo_ms, Some(0.0));
@@ -166,32 +173,32 @@ mod tests {
     #[test]
     fn rpo_spans_the_lost_acknowledged_history_up_to_the_fault() {
         let found: SeqSet = [1, 4, 5, 6].into();
-        let w = writes(&tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
+        let w = writes(tl(), Some(450 * MILLI), Some(&Verification::Read(found)));
         assert_eq!(w.lost, Some(2));
         assert_eq!(w.lost_seqs, vec![2, 3]);
         assert_eq!(w.rpo.rpo_ms, Some(250.0), "from the ack of 2 (200 ms) to the fault (450 ms)");
         assert_eq!(w.indeterminate_persisted, Some(1));
         assert_eq!(w.failed_but_persisted, Some(1));
-        let after_fault = writes(&tl(), Some(150 * MILLI), Some(&Verification::Read([1, 2].into())));
+        let after_fault = writes(tl(), Some(150 * MILLI), Some(&Verification::Read([1, 2].into())));
         assert_eq!(after_fault.rpo.rpo_ms, Some(300.0), "newest lost ack (600 ms) is after the fault");
     }
 
     #[test]
     fn failed_read_back_is_unknown_never_zero() {
-        let w = writes(&tl(), Some(0), Some(&Verification::Failed("503".into())));
+        let w = writes(tl(), Some(0), Some(&Verification::Failed("503".into())));
         assert_eq!(w.rpo.status, RpoStatus::Unknown);
         assert_eq!((w.lost, w.rpo.rpo_ms), (None, None));
-        assert_eq!(writes(&tl(), None, None).rpo.status, RpoStatus::Unknown);
+        assert_eq!(writes(tl(), None, None).rpo.status, RpoStatus::Unknown);
         let reads = [Outcome::new(0, 0, MILLI, Kind::Read, None, 0)];
-        let none = writes(&reads, Some(0), Some(&Verification::Failed(NO_WRITES.into())));
+        let none = writes(reads, Some(0), Some(&Verification::Failed(NO_WRITES.into())));
         assert_eq!((none.rpo.status, none.rpo.rpo_ms, none.lost), (RpoStatus::NotMeasured, None, None));
     }
 
     #[test]
     fn without_a_fault_rpo_ends_at_the_newest_lost_ack() {
-        let w = writes(&tl(), None, Some(&Verification::Read([1, 6].into())));
+        let w = writes(tl(), None, Some(&Verification::Read([1, 6].into())));
         assert_eq!((w.lost, w.rpo.rpo_ms), (Some(2), Some(100.0)));
-        let one = writes(&tl(), None, Some(&Verification::Read([1, 2, 3].into())));
+        let one = writes(tl(), None, Some(&Verification::Read([1, 2, 3].into())));
         assert_eq!(one.rpo.rpo_ms, Some(0.0), "one lost write with no fault spans nothing");
         assert_eq!(one.lost_seqs, vec![6]);
     }

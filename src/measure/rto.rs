@@ -1,6 +1,8 @@
 //! RTO: from when the fault took effect to the intended send time of the first successful request from which
 //! the success ratio stays at or above `recovery_ratio` for `stable_for`.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::timeline::{Nanos, Outcome};
@@ -33,17 +35,17 @@ pub fn ms(n: Nanos) -> f64 {
     n as f64 / 1e6
 }
 
-/// Outcomes sorted by intended send time (a copy; the recorder keeps completion order).
+/// Outcomes sorted by intended send time, ties by [`Outcome::order`] (a copy; the recorder keeps completion
+/// order).
 pub fn by_intended(outcomes: &[Outcome]) -> Vec<Outcome> {
     let mut v = outcomes.to_vec();
-    v.sort_by_key(|o| o.intended());
+    v.sort_by_key(Outcome::order);
     v
 }
 
-/// The outcomes in intended order, borrowed when they already are (the drill sorts its recording in place,
-/// so a multi-million-request drill is not copied here).
+/// The outcomes in [`Outcome::order`], borrowed when they already are.
 pub fn sorted_by_intended(outcomes: &[Outcome]) -> std::borrow::Cow<'_, [Outcome]> {
-    if outcomes.windows(2).all(|w| w[0].intended() <= w[1].intended()) {
+    if outcomes.windows(2).all(|w| w[0].order() <= w[1].order()) {
         std::borrow::Cow::Borrowed(outcomes)
     } else {
         std::borrow::Cow::Owned(by_intended(outcomes))
@@ -85,44 +87,49 @@ impl Recovery {
 /// quiet spell between the fault and the first failure is not a recovery: the trouble had not started); the
 /// first whose window
 /// `[s, s + stable_for)` lies inside the load and holds at least `ratio` successes wins. Two pointers over the
-/// window bounds make it O(n). The window's left edge is a time, not an index: requests intended at the same
-/// instant as the candidate but sorted before it are in its window.
-pub fn recovery(
-    sorted: &[Outcome],
+/// window bounds make it O(n): three cursors over one pass of `sorted` (candidate, window start, window end),
+/// so a spilled recording is read, never held. The window's left edge is a time, not an index: requests
+/// intended at the same instant as the candidate but sorted before it are in its window.
+pub fn recovery<I>(
+    sorted: I,
     t_fault: Option<Nanos>,
     load_end: Nanos,
     ratio: f64,
     stable_for: Nanos,
-) -> Recovery {
+) -> Recovery
+where
+    I: IntoIterator<IntoIter: Clone>,
+    I::Item: Borrow<Outcome>,
+{
     let Some(tf) = t_fault else {
         return Recovery { status: RtoStatus::NoFault, t_fault: None, t_recovered: None, first_error: None };
     };
-    let after = &sorted[sorted.partition_point(|o| o.intended() < tf)..];
-    let first_error = after.iter().find(|o| !o.ok()).map(|o| o.intended());
+    let after = super::pass(sorted).skip_while(|o| o.intended() < tf).skip_while(|o| o.ok());
+    let first_error = after.clone().next().map(|o| o.intended());
     let mut r = Recovery { status: RtoStatus::NoFailure, t_fault, t_recovered: Some(tf), first_error };
     if first_error.is_none() {
         return r;
     }
     r.status = RtoStatus::NotRecovered;
     r.t_recovered = None;
-    let after = &after[after.iter().position(|o| !o.ok()).unwrap_or(0)..];
     // stable_for = 0 would give empty windows; one nanosecond holds just the candidate.
     let stable_for = stable_for.max(1);
-    let (mut lo, mut hi, mut good) = (0usize, 0usize, 0u64);
-    for s in after.iter().filter(|o| o.ok()) {
+    let (mut lo, mut hi) = (after.clone().peekable(), after.clone().peekable());
+    let (mut in_window, mut good) = (0u64, 0u64);
+    for s in after.filter(|o| o.ok()) {
         let end = s.intended().saturating_add(stable_for);
         if end > load_end {
             break;
         }
-        while hi < after.len() && after[hi].intended() < end {
-            good += u64::from(after[hi].ok());
-            hi += 1;
+        while let Some(o) = hi.next_if(|o| o.intended() < end) {
+            good += u64::from(o.ok());
+            in_window += 1;
         }
-        while after[lo].intended() < s.intended() {
-            good -= u64::from(after[lo].ok());
-            lo += 1;
+        while let Some(o) = lo.next_if(|o| o.intended() < s.intended()) {
+            good -= u64::from(o.ok());
+            in_window -= 1;
         }
-        let total = (hi - lo) as f64;
+        let total = in_window as f64;
         if good as f64 >= ratio * total - 1e-9 * total {
             r.status = RtoStatus::Recovered;
             r.t_recovered = Some(s.intended());
@@ -133,13 +140,11 @@ pub fn recovery(
 }
 
 /// The RTO of `sorted` (by intended time) for a fault at `t_fault`: [`recovery`] in milliseconds.
-pub fn rto(
-    sorted: &[Outcome],
-    t_fault: Option<Nanos>,
-    load_end: Nanos,
-    ratio: f64,
-    stable_for: Nanos,
-) -> Rto {
+pub fn rto<I>(sorted: I, t_fault: Option<Nanos>, load_end: Nanos, ratio: f64, stable_for: Nanos) -> Rto
+where
+    I: IntoIterator<IntoIter: Clone>,
+    I::Item: Borrow<Outcome>,
+{
     recovery(sorted, t_fault, load_end, ratio, stable_for).to_rto()
 }
 

@@ -6,6 +6,8 @@
 //! window, since each wait is at least `slow` long and they overlap; a lone slow answer is a window as long as
 //! its wait.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use super::rto::ms;
@@ -48,11 +50,13 @@ pub struct DegradedWindow {
 
 /// Availability and degraded windows over `sorted` (by intended time). `slow: None` counts failures only and
 /// finds no degraded window.
-pub fn slo(sorted: &[Outcome], slow: Option<Nanos>) -> Slo {
+pub fn slo(sorted: impl IntoIterator<Item = impl Borrow<Outcome>>, slow: Option<Nanos>) -> Slo {
     let is_slow = |o: &Outcome| o.ok() && slow.is_some_and(|s| o.latency() > s);
     let mut spans: Vec<(Nanos, Nanos, u64)> = Vec::new();
-    let mut good = 0;
+    let (mut good, mut total) = (0, 0u64);
     for o in sorted {
+        let o = o.borrow();
+        total += 1;
         if !is_slow(o) {
             good += u64::from(o.ok());
             continue;
@@ -65,7 +69,6 @@ pub fn slo(sorted: &[Outcome], slow: Option<Nanos>) -> Slo {
             _ => spans.push((o.intended(), o.ended(), 1)),
         }
     }
-    let total = sorted.len() as u64;
     let mut windows: Vec<DegradedWindow> = spans
         .iter()
         .map(|&(s, e, n)| DegradedWindow { start_ms: ms(s), length_ms: ms(e - s), slow_requests: n })
@@ -147,7 +150,7 @@ mod tests {
 
     #[test]
     fn nothing_sent_has_no_availability() {
-        let s = slo(&[], Some(MILLI));
+        let s = slo([] as [Outcome; 0], Some(MILLI));
         assert_eq!((s.availability_pct, s.slow_ms), (None, Some(1.0)));
     }
 }

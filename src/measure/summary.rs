@@ -55,8 +55,26 @@ pub fn measure(
     params: &Params,
 ) -> Measurement {
     let sorted = rto::sorted_by_intended(outcomes);
+    measure_sorted(&*sorted, t_fault, load_end, verification, stack_events, params)
+}
+
+/// [`measure`] of outcomes already in [`Outcome::order`], in passes over them: a slice, or a recording
+/// spilled to a file and merged back as it is read.
+pub fn measure_sorted<I>(
+    sorted: I,
+    t_fault: Option<Nanos>,
+    load_end: Nanos,
+    verification: Option<&Verification>,
+    stack_events: &[crate::timeline::StackEvent],
+    params: &Params,
+) -> Measurement
+where
+    I: IntoIterator<IntoIter: Clone>,
+    I::Item: std::borrow::Borrow<Outcome>,
+{
+    let sorted = super::pass(sorted);
     let recovery = rto::recovery(
-        &sorted,
+        sorted.clone(),
         t_fault,
         load_end,
         params.recovery_ratio,
@@ -64,13 +82,13 @@ pub fn measure(
     );
     let r = recovery.to_rto();
     Measurement {
-        requests: outages::counts(&sorted),
-        latency: latency::phases(&sorted, t_fault, recovery.t_recovered),
-        outages: outages::outages(&sorted, load_end),
-        writes: rpo::writes(&sorted, t_fault, verification),
-        per_second: latency::per_second(&sorted, load_end),
-        breakdown: super::breakdown::breakdown(&sorted, t_fault, &r, stack_events),
-        slo: slo::slo(&sorted, params.slow.map(|d| d.as_nanos() as Nanos)),
+        requests: outages::counts(sorted.clone()),
+        latency: latency::phases(sorted.clone(), t_fault, recovery.t_recovered),
+        outages: outages::outages(sorted.clone(), load_end),
+        writes: rpo::writes(sorted.clone(), t_fault, verification),
+        per_second: latency::per_second(sorted.clone(), load_end),
+        breakdown: super::breakdown::breakdown(sorted.clone(), t_fault, &r, stack_events),
+        slo: slo::slo(sorted, params.slow.map(|d| d.as_nanos() as Nanos)),
         rto: r,
     }
 }

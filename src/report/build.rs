@@ -3,7 +3,7 @@
 
 use crate::drill::run::Drill;
 use crate::measure::expect;
-use crate::measure::measure;
+use crate::measure::measure_sorted;
 use crate::measure::rto::ms;
 use crate::observe::postgres::LagSample;
 use crate::scenario::Scenario;
@@ -49,7 +49,7 @@ fn lag_before(lags: &[LagSample], t_fault_ms: Option<f64>) -> Vec<LagSample> {
 pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
     let rec = &d.recording;
     let t_fault = rec.t_fault();
-    let measurement = measure(
+    let measurement = measure_sorted(
         &rec.outcomes,
         t_fault,
         rec.load_end,
@@ -160,7 +160,7 @@ mod tests {
         };
         Drill {
             recording: Recording {
-                outcomes: timeline(20_000, 10, |t| (5000..7000).contains(&t)),
+                outcomes: timeline(20_000, 10, |t| (5000..7000).contains(&t)).into(),
                 load_end: 20 * SECOND,
                 actions: vec![pause],
                 docker_events: vec![DockerEvent {

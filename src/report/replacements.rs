@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::view::{Cell, Row};
 use crate::measure::rto::ms;
-use crate::timeline::{ActionEvent, Nanos, Outcome, StackEvent};
+use crate::outcomes::Outcomes;
+use crate::timeline::{ActionEvent, Nanos, StackEvent};
 
 /// One replaced instance, in ms since the load started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -40,7 +41,7 @@ fn is_out(state: &str) -> bool {
 pub fn of(
     actions: &[ActionEvent],
     stack: &[StackEvent],
-    outcomes: &[Outcome],
+    outcomes: &Outcomes,
     end: Nanos,
 ) -> Vec<ReplacementView> {
     let mut out = Vec::new();
@@ -56,8 +57,11 @@ pub fn of(
             let left = stack.iter().filter(mine).find(|e| is_out(&e.state)).map(|e| e.at);
             let rejoined = left
                 .and_then(|l| stack.iter().filter(mine).find(|e| e.at > l && e.state == "UP").map(|e| e.at));
-            let inside: Vec<&Outcome> =
-                outcomes.iter().filter(|o| (r.began..=r.ended).contains(&o.intended())).collect();
+            let inside = outcomes
+                .iter()
+                .skip_while(|o| o.intended() < r.began)
+                .take_while(|o| o.intended() <= r.ended);
+            let (requests, failed) = inside.fold((0, 0), |(n, f), o| (n + 1, f + u64::from(!o.ok())));
             out.push(ReplacementView {
                 action: a.index,
                 instance: r.instance.clone(),
@@ -67,8 +71,8 @@ pub fn of(
                 new_healthy_ms: r.back.map(ms),
                 lb_left_ms: left.map(ms),
                 lb_rejoined_ms: rejoined.map(ms),
-                requests: inside.len() as u64,
-                failed: inside.iter().filter(|o| !o.ok()).count() as u64,
+                requests,
+                failed,
             });
         }
     }
@@ -108,7 +112,7 @@ impl Row for ReplacementRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::{ActionRole, Failure, Kind, Replacement, StackEventKind, SECOND};
+    use crate::timeline::{ActionRole, Failure, Kind, Outcome, Replacement, StackEventKind, SECOND};
 
     fn event(at: Nanos, subject: &str, state: &str) -> StackEvent {
         StackEvent {
@@ -161,7 +165,7 @@ mod tests {
                 o
             })
             .collect();
-        let v = of(&[action], &stack, &outcomes, 12 * SECOND);
+        let v = of(&[action], &stack, &outcomes.into(), 12 * SECOND);
         assert_eq!(v.len(), 2);
         assert_eq!((v[0].lb_left_ms, v[0].lb_rejoined_ms), (Some(6500.0), Some(8000.0)));
         assert_eq!((v[0].requests, v[0].failed), (21, 6));

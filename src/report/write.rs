@@ -72,15 +72,13 @@ pub fn write_views(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
 }
 
 /// Writes every request's outcome as CSV (`outcomes.csv`, opt-in with `--raw`: 5k req/s for 10 min is ~150 MB).
-pub fn write_outcomes(dir: &Path, outcomes: &[crate::timeline::Outcome]) -> Result<PathBuf> {
+pub fn write_outcomes(dir: &Path, outcomes: &crate::outcomes::Outcomes) -> Result<PathBuf> {
     let path = dir.join("outcomes.csv");
     let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = std::io::BufWriter::new(file);
-    let mut sorted: Vec<&crate::timeline::Outcome> = outcomes.iter().collect();
-    sorted.sort_by_key(|o| o.intended());
     let io = |e| Error::io(&path, e);
     writeln!(w, "intended_ms,started_ms,ended_ms,kind,seq,outcome").map_err(io)?;
-    for o in sorted {
+    for o in outcomes {
         let kind = match o.kind() {
             crate::timeline::Kind::Read => "read",
             crate::timeline::Kind::Write => "write",

@@ -264,8 +264,9 @@ fn parse_load(
         return Err(cx.err(
             span,
             format!(
-                "rate {rate}/s for {} is {requests} requests: above the {MAX_REQUESTS} hadrill keeps in memory",
-                duration::human(total)
+                "rate {rate}/s for {} is {requests} requests: {}",
+                duration::human(total),
+                limits::requests_bound()
             ),
         ));
     }
@@ -846,7 +847,10 @@ mod tests {
 
     #[test]
     fn absurd_load_is_refused_before_starting() {
-        let (_, _, msg) = err_at("stack = \"web-haproxy-pg\"\nduration = \"2h\"\n[load]\nrate = 20000\n");
-        assert!(msg.contains("above the"), "{msg}");
+        let (_, _, msg) = err_at("stack = \"web-haproxy-pg\"\nduration = \"1h\"\n[load]\nrate = 200000\n");
+        assert!(msg.contains("720000000 requests: above the 400000000") && msg.contains("disk"), "{msg}");
+        let day =
+            check("name = \"x\"\nstack = \"web-haproxy-pg\"\nduration = \"24h\"\n[load]\nrate = 1000\n");
+        assert!(day.is_ok(), "a day at 1,000 req/s (86.4 million requests) runs: {:?}", day.err());
     }
 }
