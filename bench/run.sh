@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hadrill's benchmarks (issue "Benchmarks"): prints a table of figures, side by side in one run.
 #
-#   bench/run.sh [all|throughput|https|rate|rto|memory]      (default: throughput https rate rto)
+#   bench/run.sh [all|throughput|https|rate|rto|memory|overhead]      (default: throughput https rate rto)
 #
 # - throughput: hadrill `load --rate max` vs wrk (Debian package) vs oha (cargo install, never vendored),
 #   same connections and duration, against nginx (Debian package) serving a fixed 200 on 127.0.0.1, each run
@@ -12,7 +12,11 @@
 # - rate: hadrill `load --rate N` at 1k, 5k, 20k req/s: achieved rate and p99 send lag.
 # - rto: the ground-truth outage (demo service) of 500 ms, 2 s and 10 s at 200 and 2000 req/s: |measured - true|.
 # - memory: peak RSS of a drill at 5k req/s for MEMORY_DURATION (default 10m), and its wall time minus duration.
-# Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION.
+# - overhead: per bundled stack, a short drill without a fault: bring-up, ready wait, settle, read-back and
+#   teardown, from the report's phases (everything a drill costs beside its load).
+# Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION,
+# OVERHEAD_DURATION (default 5s), OVERHEAD_RUNS (default 1), OVERHEAD_STACKS (default: the five bundled Compose
+# stacks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +24,8 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
 MEMORY_DURATION=${MEMORY_DURATION:-10m}
+OVERHEAD_DURATION=${OVERHEAD_DURATION:-5s}
+OVERHEAD_RUNS=${OVERHEAD_RUNS:-1}
 PORT=18089
 TLS_PORT=18443
 WORK=$(mktemp -d)
@@ -266,6 +272,58 @@ PY
   echo
 }
 
+# The drill's overhead per bundled stack: one short drill each (OVERHEAD_DURATION, no fault, warm images), its
+# phases as report.json's run.phases timed them; medians of OVERHEAD_RUNS runs. Drills run one after another.
+overhead() {
+  local stacks=${OVERHEAD_STACKS:-web-haproxy-pg web-nginx-pg pg-sync pg-patroni redis-sentinel}
+  echo "## Drill overhead per bundled stack: a ${OVERHEAD_DURATION}, 100 req/s drill without a fault, warm images, median of $OVERHEAD_RUNS"
+  echo
+  echo "| stack | bring-up (compose up) | ready wait | settle | read-back | teardown | total overhead | wall time - load |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for stack in $stacks; do
+    local probe=""
+    case "$stack" in
+      pg-patroni) probe='probe = "postgres"' ;;
+      redis-sentinel) probe='probe = "redis"' ;;
+    esac
+    cat > "$WORK/overhead.toml" <<TOML
+name = "bench-overhead-$stack"
+stack = "$stack"
+duration = "$OVERHEAD_DURATION"
+[load]
+$probe
+rate = 100
+TOML
+    "$HADRILL" images "$stack" >/dev/null
+    : > "$WORK/ov"
+    for i in $(seq "$OVERHEAD_RUNS"); do
+      local start end
+      start=$(date +%s.%N)
+      local out="$REPORTS/overhead/$stack-$i-$(date +%s)"
+      "$HADRILL" run "$WORK/overhead.toml" --reports "$out" --quiet >/dev/null 2>"$WORK/ov.err" || true
+      end=$(date +%s.%N)
+      local rep; rep=$(ls -d "$out"/bench-overhead-"$stack"/*/ 2>/dev/null | head -1)
+      if [ ! -f "$rep/report.json" ]; then
+        echo "bench: the $stack drill wrote no report:" >&2; tail -5 "$WORK/ov.err" >&2; continue
+      fi
+      python3 - "$rep/report.json" "$start" "$end" >> "$WORK/ov" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))["run"]["phases"]; wall = 1000 * (float(sys.argv[3]) - float(sys.argv[2]))
+total = p["images_ms"] + p["up_ms"] + p["ready_ms"] + p["settle_ms"] + p["read_back_ms"] + (p["teardown_ms"] or 0)
+print(p["images_ms"] + p["up_ms"], p["ready_ms"], p["settle_ms"], p["read_back_ms"], p["teardown_ms"] or 0, total,
+      wall - p["load_ms"])
+PY
+    done
+    printf "| %s |" "$stack"
+    [ -s "$WORK/ov" ] || { echo " no drill completed | | | | | | |"; continue; }
+    for col in 1 2 3 4 5 6 7; do
+      printf " %.1f s |" "$(cut -d' ' -f"$col" "$WORK/ov" | median | awk '{print $1 / 1000}')"
+    done
+    echo
+  done
+  echo
+}
+
 setup
 echo "# hadrill benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
 echo
@@ -277,6 +335,7 @@ case "$modes" in
   rate) rate ;;
   rto) stop_nginx; rto ;;
   memory) stop_nginx; memory ;;
-  all) throughput; https; rate; stop_nginx; rto; memory ;;
+  overhead) stop_nginx; overhead ;;
+  all) throughput; https; rate; stop_nginx; rto; memory; overhead ;;
   *) throughput; https; rate; stop_nginx; rto ;;
 esac

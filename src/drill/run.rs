@@ -16,13 +16,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use rand::SeedableRng;
 use tokio_util::sync::CancellationToken;
 
 use super::console::{self, Counts, Event, Reporter};
+use super::phases::{self, Phases};
 use super::record::Recording;
 use super::schedule::{self, Schedule};
 use super::signals::Interrupts;
@@ -83,6 +84,8 @@ pub struct Drill {
     pub key_prefix: String,
     pub started_unix_ms: u64,
     pub kept: bool,
+    /// How long each phase took: the drill's overhead beside its load.
+    pub phases: Phases,
 }
 
 /// Runs `scenario` from bring-up to teardown. Errors are environment problems (exit 2); an interrupted drill
@@ -95,8 +98,10 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
     let compose = ComposeCli::detect().await?;
     refuse_early(&docker, scenario, &opts.base_image, console).await?;
     console.phase(format!("images for {}", spec.name));
+    let images = Instant::now();
     until_cancelled(&interrupts.cancel, build::ensure(&docker, &spec, &opts.base_image, false, console))
         .await?;
+    let mut timed = Phases { images_ms: phases::ms_since(images), ..Phases::default() };
     let orchestrator = match opts.swarm {
         true => crate::swarm::Orchestrator::Swarm,
         false => scenario.orchestrator.or(spec.meta.orchestrator).unwrap_or_default(),
@@ -111,18 +116,26 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
             running.engine()
         ));
         let up_opts = UpOptions { timeout: opts.up_timeout };
+        let started = Instant::now();
         let up = running.up(&docker, &up_opts);
         let (drilled, keep) = match until_cancelled(&interrupts.cancel, up).await {
-            Ok(containers) => {
-                let d =
-                    drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel).await;
+            Ok((containers, composed)) => {
+                timed.up_ms = phases::ms(composed);
+                timed.ready_ms = phases::ms_since(started) - timed.up_ms;
+                let d = drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel, timed)
+                    .await;
                 (d, opts.keep)
             }
             Err(Error::Interrupted) => (Err(Error::Interrupted), false),
             Err(e) => return Err(e), // `up` removed what it started
         };
+        let teardown = Instant::now();
         tear_down(&docker, &running, keep, console).await;
-        drilled
+        drilled.map(|mut d| {
+            d.phases.teardown_ms = (!keep).then(|| phases::ms_since(teardown));
+            console.phase(d.phases.line());
+            d
+        })
     };
     tokio::select! {
         drilled = flow => drilled,
@@ -185,6 +198,7 @@ async fn drill(
     ledger: &Arc<Ledger>,
     opts: &RunOptions,
     cancel: &CancellationToken,
+    timed: Phases,
 ) -> Result<Drill> {
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let project = running.project();
@@ -203,7 +217,8 @@ async fn drill(
         observe: running.spec().meta.observe.clone(),
         console: opts.console.clone(),
     };
-    let (recording, clock) = schedule::guarded(body(b, token.clone()), &token, ledger.revert_all()).await?;
+    let (recording, clock, timed) =
+        schedule::guarded(body(b, token.clone(), timed), &token, ledger.revert_all()).await?;
     Ok(Drill {
         recording,
         project: project.to_owned(),
@@ -212,6 +227,7 @@ async fn drill(
         key_prefix,
         started_unix_ms: clock.start_unix_ms(),
         kept: opts.keep,
+        phases: timed,
     })
 }
 
@@ -258,8 +274,9 @@ impl Body {
     }
 }
 
-/// Load and schedule, settle and read-back, the recording. Returns it with the drill's clock.
-async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
+/// Load and schedule, settle and read-back, the recording. Returns it with the drill's clock, and `timed` with
+/// the load's, the settle's and the read-back's phases.
+async fn body(b: Body, token: CancellationToken, mut timed: Phases) -> Result<(Recording, Clock, Phases)> {
     let sc = &b.scenario;
     let eps = endpoints_of(&b.containers);
     let probe = make_probe(&b, &eps, token.child_token()).await?;
@@ -279,9 +296,11 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let counters = Arc::new(Counters::default());
     let load = load::engine::run(b.load_config(&probe), clock, counters.clone(), token.clone());
     let loaded = console::ticking(load, &counters, clock, sc.duration, &b.console).await;
+    timed.load_ms = clock.now() as f64 / 1e6;
     b.console.send(Event::Done(Counts::of(&counters)));
+    let settle = Instant::now();
     let mut actions = schedule.finish().await;
-    let verification = settle_and_read_back(&b, probe.as_ref(), &loaded, &token).await;
+    let verification = settle_and_read_back(&b, probe.as_ref(), &loaded, &token, &mut timed, settle).await;
     let aborted = token.is_cancelled().then(|| "interrupted".to_string());
     let (observers_running, observers_skipped) = (observers.running.clone(), observers.skipped.clone());
     let (mut stack_events, lags) = observers.finish().await;
@@ -305,7 +324,7 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
         aborted,
         revert_errors,
     };
-    Ok((recording, clock))
+    Ok((recording, clock, timed))
 }
 
 /// The settle pause and the read-back of every written key; `None` when the drill was interrupted before or
@@ -315,6 +334,8 @@ async fn settle_and_read_back(
     probe: &dyn Probe,
     loaded: &LoadResult,
     token: &CancellationToken,
+    timed: &mut Phases,
+    settle: Instant,
 ) -> Option<Verification> {
     if token.is_cancelled() {
         return None;
@@ -325,7 +346,11 @@ async fn settle_and_read_back(
     let max_seq = loaded.outcomes.iter().map(|o| o.seq()).max().unwrap_or(0);
     let read = async {
         tokio::time::sleep(load.settle).await;
-        probe.read_back(max_seq, load.verify_timeout).await
+        timed.settle_ms = phases::ms_since(settle);
+        let reading = Instant::now();
+        let v = probe.read_back(max_seq, load.verify_timeout).await;
+        timed.read_back_ms = phases::ms_since(reading);
+        v
     };
     tokio::select! {
         v = read => Some(v),

@@ -81,6 +81,11 @@ impl RunningStack {
     /// Start the reaper, `compose build` the services with a `build:` section, `compose up -d` (scaled as the file says) and
     /// wait until every container is running and healthy. On failure, tears down.
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
+        self.up_timed(docker, opts).await.map(|(containers, _)| containers)
+    }
+
+    /// [`RunningStack::up`], and how long it took until `compose up` returned (the rest was the ready wait).
+    pub async fn up_timed(&self, docker: &Docker, opts: &UpOptions) -> Result<(Vec<Container>, Duration)> {
         let started = Instant::now();
         if let Err(e) = self.reaper.start(docker, &self.project).await {
             eprintln!(
@@ -95,10 +100,11 @@ impl RunningStack {
             }
         }
         let result = self.compose_run(&super::userfile::up_args(&self.spec), opts.timeout).await;
+        let composed = started.elapsed();
         let outcome = match result {
             Ok(_) => {
-                let left = opts.timeout.saturating_sub(started.elapsed());
-                self.wait_ready(docker, left, opts.timeout).await
+                let left = opts.timeout.saturating_sub(composed);
+                self.wait_ready(docker, left, opts.timeout).await.map(|c| (c, composed))
             }
             Err(compose_err) => match self.first_unready(docker, opts.timeout).await {
                 // Compose stops at the first dependency that failed its healthcheck: name it, with its log.
