@@ -15,7 +15,7 @@
 # - overhead: per bundled stack, a short drill without a fault: bring-up, ready wait, settle, read-back and
 #   teardown, from the report's phases (everything a drill costs beside its load).
 # Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION,
-# OVERHEAD_DURATION (default 5s), OVERHEAD_RUNS (default 1), OVERHEAD_STACKS (default: the five bundled Compose
+# BENCH_HADRILL (a hadrill binary to bench instead of building target/release/hadrill), OVERHEAD_DURATION (default 5s), OVERHEAD_RUNS (default 1), OVERHEAD_STACKS (default: the five bundled Compose
 # stacks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,8 +49,8 @@ need_oha() {
 }
 
 setup() {
-  need wrk wrk
-  need nginx nginx-light
+  if [ "$1" != overhead ]; then need wrk wrk; need nginx nginx-light; fi
+  if [ -n "${BENCH_HADRILL:-}" ]; then HADRILL=$BENCH_HADRILL; return; fi
   cargo build --release -q --bin hadrill
   HADRILL=$ROOT/target/release/hadrill
 }
@@ -324,11 +324,11 @@ PY
   echo
 }
 
-setup
+modes=${1:-default}
+setup "$modes"
 echo "# hadrill benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
 echo
-modes=${1:-default}
-start_nginx
+[ "$modes" = overhead ] || start_nginx
 case "$modes" in
   throughput) throughput ;;
   https) https ;;

@@ -122,8 +122,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
             Ok((containers, composed)) => {
                 timed.up_ms = phases::ms(composed);
                 timed.ready_ms = phases::ms_since(started) - timed.up_ms;
-                let d = drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel, timed)
-                    .await;
+                let d =
+                    drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel, timed)
+                        .await;
                 (d, opts.keep)
             }
             Err(Error::Interrupted) => (Err(Error::Interrupted), false),

@@ -17,6 +17,15 @@ use crate::docker::{labels, logs};
 use crate::error::{Error, Result};
 use crate::reaper::Reaper;
 
+/// How often the ready wait asks the daemon for the containers' health: one list call, cheap beside the
+/// healthchecks' own 1 s interval, and the last one to pass is seen within this.
+const READY_POLL: Duration = Duration::from_millis(100);
+
+/// `compose down`'s stop timeout, in seconds: none. The stack and its volumes are removed right after, so a
+/// graceful stop can only cost time: a service that does not exit at once on its stop signal holds the
+/// teardown for the whole timeout.
+const DOWN_STOP_TIMEOUT: &str = "0";
+
 #[derive(Debug, Clone)]
 pub struct UpOptions {
     /// How long every service has to become healthy.
@@ -135,7 +144,7 @@ impl RunningStack {
                     .await
                     .unwrap_or_else(|| Error::Other(format!("stack {} has no containers", self.project))));
             }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(READY_POLL).await;
         }
     }
 
@@ -160,7 +169,7 @@ impl RunningStack {
 
     /// `compose down -v`, then a label sweep for anything Compose left (or could not remove).
     pub async fn down(&self, docker: &Docker) -> Result<Removed> {
-        let down = ["down", "-v", "--remove-orphans", "--timeout", "3"].map(String::from);
+        let down = ["down", "-v", "--remove-orphans", "--timeout", DOWN_STOP_TIMEOUT].map(String::from);
         let compose = self.compose_run(&down, Duration::from_secs(120)).await;
         if let Err(e) = &compose {
             tracing::warn!("compose down failed, removing by label instead: {e}");
