@@ -123,8 +123,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
                 timed.up_ms = phases::ms(composed);
                 timed.ready_ms = phases::ms_since(started) - timed.up_ms;
                 let d =
-                    drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel, timed)
-                        .await;
+                    drill(&docker, scenario, &running, containers, &ledger, opts, &interrupts.cancel).await;
+                let d = d.map(|mut d| {
+                    let (images_ms, up_ms, ready_ms) = (timed.images_ms, timed.up_ms, timed.ready_ms);
+                    d.phases = Phases { images_ms, up_ms, ready_ms, ..d.phases };
+                    d
+                });
                 (d, opts.keep)
             }
             Err(Error::Interrupted) => (Err(Error::Interrupted), false),
@@ -199,7 +203,6 @@ async fn drill(
     ledger: &Arc<Ledger>,
     opts: &RunOptions,
     cancel: &CancellationToken,
-    timed: Phases,
 ) -> Result<Drill> {
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
     let project = running.project();
@@ -219,7 +222,7 @@ async fn drill(
         console: opts.console.clone(),
     };
     let (recording, clock, timed) =
-        schedule::guarded(body(b, token.clone(), timed), &token, ledger.revert_all()).await?;
+        schedule::guarded(body(b, token.clone(), Phases::default()), &token, ledger.revert_all()).await?;
     Ok(Drill {
         recording,
         project: project.to_owned(),
