@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hadrill's benchmarks (issue "Benchmarks"): prints a table of figures, side by side in one run.
 #
-#   bench/run.sh [all|throughput|https|rate|rto|memory|soak]      (default: throughput https rate rto)
+#   bench/run.sh [all|throughput|https|rate|rto|memory|soak|overhead]      (default: throughput https rate rto)
 #
 # - throughput: hadrill `load --rate max` vs wrk (Debian package) vs oha (cargo install, never vendored),
 #   same connections and duration, against nginx (Debian package) serving a fixed 200 on 127.0.0.1, each run
@@ -14,8 +14,12 @@
 # - memory: peak RSS of a drill at 5k req/s for MEMORY_DURATION (default 10m), and its wall time minus duration.
 # - soak: peak RSS (/usr/bin/time -v) of `hadrill load --rate SOAK_RATE` for each of SOAK_DURATIONS against the
 #   nginx: the slope in bytes per request (least squares) and the peak extrapolated to 24 h at 1,000 req/s.
+# - overhead: per bundled stack, a short drill without a fault: bring-up, ready wait, settle, read-back and
+#   teardown, from the report's phases (everything a drill costs beside its load).
 # Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION,
-# SOAK_RATE (default 5000), SOAK_DURATIONS (default "1m 5m 10m").
+# SOAK_RATE (default 5000), SOAK_DURATIONS (default "1m 5m 10m"),
+# BENCH_HADRILL (a hadrill binary to bench instead of building target/release/hadrill), OVERHEAD_DURATION
+# (default 5s), OVERHEAD_RUNS (default 1), OVERHEAD_STACKS (default: the five bundled Compose stacks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,6 +29,8 @@ CONNECTIONS=${CONNECTIONS:-50}
 MEMORY_DURATION=${MEMORY_DURATION:-10m}
 SOAK_RATE=${SOAK_RATE:-5000}
 SOAK_DURATIONS=${SOAK_DURATIONS:-1m 5m 10m}
+OVERHEAD_DURATION=${OVERHEAD_DURATION:-5s}
+OVERHEAD_RUNS=${OVERHEAD_RUNS:-1}
 PORT=18089
 TLS_PORT=18443
 WORK=$(mktemp -d)
@@ -48,8 +54,8 @@ need_oha() {
 }
 
 setup() {
-  need wrk wrk
-  need nginx nginx-light
+  if [ "$1" != overhead ]; then need wrk wrk; need nginx nginx-light; fi
+  if [ -n "${BENCH_HADRILL:-}" ]; then HADRILL=$BENCH_HADRILL; return; fi
   cargo build --release -q --bin hadrill
   HADRILL=$ROOT/target/release/hadrill
 }
@@ -307,11 +313,63 @@ PY
   echo
 }
 
-setup
+# The drill's overhead per bundled stack: one short drill each (OVERHEAD_DURATION, no fault, warm images), its
+# phases as report.json's run.phases timed them; medians of OVERHEAD_RUNS runs. Drills run one after another.
+overhead() {
+  local stacks=${OVERHEAD_STACKS:-web-haproxy-pg web-nginx-pg pg-sync pg-patroni redis-sentinel}
+  echo "## Drill overhead per bundled stack: a ${OVERHEAD_DURATION}, 100 req/s drill without a fault, warm images, median of $OVERHEAD_RUNS"
+  echo
+  echo "| stack | bring-up (compose up) | ready wait | settle | read-back | teardown | total overhead | wall time - load |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for stack in $stacks; do
+    local probe=""
+    case "$stack" in
+      pg-patroni) probe='probe = "postgres"' ;;
+      redis-sentinel) probe='probe = "redis"' ;;
+    esac
+    cat > "$WORK/overhead.toml" <<TOML
+name = "bench-overhead-$stack"
+stack = "$stack"
+duration = "$OVERHEAD_DURATION"
+[load]
+$probe
+rate = 100
+TOML
+    "$HADRILL" images "$stack" >/dev/null
+    : > "$WORK/ov"
+    for i in $(seq "$OVERHEAD_RUNS"); do
+      local start end
+      start=$(date +%s.%N)
+      local out="$REPORTS/overhead/$stack-$i-$(date +%s)"
+      "$HADRILL" run "$WORK/overhead.toml" --reports "$out" --quiet >/dev/null 2>"$WORK/ov.err" || true
+      end=$(date +%s.%N)
+      local rep; rep=$(ls -d "$out"/bench-overhead-"$stack"/*/ 2>/dev/null | head -1)
+      if [ ! -f "$rep/report.json" ]; then
+        echo "bench: the $stack drill wrote no report:" >&2; tail -5 "$WORK/ov.err" >&2; continue
+      fi
+      python3 - "$rep/report.json" "$start" "$end" >> "$WORK/ov" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))["run"]["phases"]; wall = 1000 * (float(sys.argv[3]) - float(sys.argv[2]))
+total = p["images_ms"] + p["up_ms"] + p["ready_ms"] + p["settle_ms"] + p["read_back_ms"] + (p["teardown_ms"] or 0)
+print(p["images_ms"] + p["up_ms"], p["ready_ms"], p["settle_ms"], p["read_back_ms"], p["teardown_ms"] or 0, total,
+      wall - p["load_ms"])
+PY
+    done
+    printf "| %s |" "$stack"
+    [ -s "$WORK/ov" ] || { echo " no drill completed | | | | | | |"; continue; }
+    for col in 1 2 3 4 5 6 7; do
+      printf " %.1f s |" "$(cut -d' ' -f"$col" "$WORK/ov" | median | awk '{print $1 / 1000}')"
+    done
+    echo
+  done
+  echo
+}
+
+modes=${1:-default}
+setup "$modes"
 echo "# hadrill benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
 echo
-modes=${1:-default}
-start_nginx
+[ "$modes" = overhead ] || start_nginx
 case "$modes" in
   throughput) throughput ;;
   https) https ;;
@@ -319,6 +377,7 @@ case "$modes" in
   rto) stop_nginx; rto ;;
   memory) stop_nginx; memory ;;
   soak) soak ;;
-  all) throughput; https; rate; soak; stop_nginx; rto; memory ;;
+  overhead) stop_nginx; overhead ;;
+  all) throughput; https; rate; soak; stop_nginx; rto; memory; overhead ;;
   *) throughput; https; rate; stop_nginx; rto ;;
 esac

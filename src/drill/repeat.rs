@@ -74,7 +74,7 @@ pub async fn run(
         let opts = RunOptions { seed: Some(seed), ..opts.clone() };
         let result = run::run_cycles(sc, &opts, interrupts.clone(), plan).await;
         match result {
-            Ok(()) => (None, None),
+            Ok(_) => (None, None),
             Err(e) if done.is_empty() => return Err(e),
             Err(e) => stopped_by(e, done.len() as u32 + 1),
         }

@@ -18,13 +18,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use rand::SeedableRng;
 use tokio_util::sync::CancellationToken;
 
 use super::console::{self, Counts, Event, Reporter};
+use super::phases::{self, Phases};
 use super::record::Recording;
 use super::schedule::{self, Schedule};
 use super::signals::Interrupts;
@@ -90,6 +91,8 @@ pub struct Drill {
     pub kept: bool,
     /// On a reused stack, what had to be started again before this cycle (a kill the last one left).
     pub restarted: Vec<String>,
+    /// How long each phase took: the drill's overhead beside its load.
+    pub phases: Phases,
 }
 
 /// Runs `scenario` from bring-up to teardown. Errors are environment problems (exit 2); an interrupted drill
@@ -101,8 +104,11 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions, interrupts: impl Into<I
         Ok(false)
     };
     let plan = Cycles { count: 1, settle: Duration::ZERO, on_cycle: &mut keep };
-    run_cycles(scenario, opts, interrupts.into(), plan).await?;
-    drilled.ok_or(Error::Interrupted)
+    let teardown_ms = run_cycles(scenario, opts, interrupts.into(), plan).await?;
+    let mut d = drilled.ok_or(Error::Interrupted)?;
+    d.phases.teardown_ms = teardown_ms;
+    opts.console.phase(d.phases.line());
+    Ok(d)
 }
 
 /// The cycles of a drill on one stack (`--reuse-stack`): between two cycles every fault is reverted, what a
@@ -117,12 +123,14 @@ pub struct Cycles<'a> {
 
 /// Brings the stack up once, runs `plan.count` cycles on it, tears it down. Cycle k's seed is
 /// [`super::repeat::cycle_seed`] of the run's (`opts.seed`); its written keys carry a prefix of their own.
+/// Returns how long the teardown took (`None` when the stack was kept): the cycles' reports are written
+/// before it.
 pub async fn run_cycles(
     scenario: &Scenario,
     opts: &RunOptions,
     interrupts: Interrupts,
     plan: Cycles<'_>,
-) -> Result<()> {
+) -> Result<Option<f64>> {
     let console = &opts.console;
     let spec = scenario.stack_spec()?;
     let docker = crate::docker::connect::connect().await?;
@@ -140,8 +148,10 @@ pub async fn run_cycles(
     let compose = ComposeCli::detect().await?;
     refuse_early(&docker, scenario, &opts.base_image, console).await?;
     console.phase(format!("images for {}", spec.name));
+    let images = Instant::now();
     until_cancelled(&interrupts.cancel, build::ensure(&docker, &spec, &opts.base_image, false, console))
         .await?;
+    let mut timed = Phases { images_ms: phases::ms_since(images), ..Phases::default() };
     let running = Deployment::prepare(spec, compose, orchestrator)?.with_nodes(nodes);
     let ledger = Arc::new(Ledger::new(docker.clone()));
     let flow = async {
@@ -152,18 +162,23 @@ pub async fn run_cycles(
             running.engine()
         ));
         let up_opts = UpOptions { timeout: opts.up_timeout, console: console.clone() };
+        let started = Instant::now();
         let up = running.up(&docker, &up_opts);
         let (drilled, keep) = match until_cancelled(&interrupts.cancel, up).await {
-            Ok(containers) => {
+            Ok((containers, composed)) => {
+                timed.up_ms = phases::ms(composed);
+                timed.ready_ms = phases::ms_since(started) - timed.up_ms;
                 let d =
-                    cycles(&docker, scenario, &running, containers, &ledger, opts, &interrupts, plan).await;
+                    cycles(&docker, scenario, &running, containers, &ledger, opts, &interrupts, plan, timed)
+                        .await;
                 (d, opts.keep)
             }
             Err(Error::Interrupted) => (Err(Error::Interrupted), false),
             Err(e) => return Err(e), // `up` removed what it started
         };
+        let teardown = Instant::now();
         tear_down(&docker, &running, keep, console).await;
-        drilled
+        drilled.map(|()| (!keep).then(|| phases::ms_since(teardown)))
     };
     tokio::select! {
         drilled = flow => drilled,
@@ -182,6 +197,7 @@ async fn cycles(
     opts: &RunOptions,
     interrupts: &Interrupts,
     plan: Cycles<'_>,
+    mut timed: Phases,
 ) -> Result<()> {
     let mut restarted = Vec::new();
     for k in 1..=plan.count {
@@ -193,12 +209,17 @@ async fn cycles(
         let mut d =
             drill(docker, scenario, running, containers, ledger, &cycle, &interrupts.cancel, k).await?;
         d.restarted = std::mem::take(&mut restarted);
+        // Cycle 1 carries the bring-up; a later cycle's ready wait is the restore before it.
+        let Phases { images_ms, up_ms, ready_ms, .. } = timed;
+        d.phases = Phases { images_ms, up_ms, ready_ms, ..d.phases };
         let aborted = d.recording.aborted.is_some();
         if !(plan.on_cycle)(k, d)? || aborted || k == plan.count || interrupts.cancel.is_cancelled() {
             return Ok(());
         }
         ledger.next_cycle();
+        let restoring = Instant::now();
         (containers, restarted) = restore(docker, running, opts, plan.settle, &interrupts.cancel).await?;
+        timed = Phases { ready_ms: phases::ms_since(restoring), ..Phases::default() };
     }
     Ok(())
 }
@@ -313,7 +334,8 @@ async fn drill(
         console: opts.console.clone(),
         spill_dir: opts.spill_dir.clone(),
     };
-    let (recording, clock) = schedule::guarded(body(b, token.clone()), &token, ledger.revert_all()).await?;
+    let (recording, clock, timed) =
+        schedule::guarded(body(b, token.clone(), Phases::default()), &token, ledger.revert_all()).await?;
     Ok(Drill {
         recording,
         project: project.to_owned(),
@@ -323,6 +345,7 @@ async fn drill(
         started_unix_ms: clock.start_unix_ms(),
         kept: opts.keep,
         restarted: Vec::new(),
+        phases: timed,
     })
 }
 
@@ -376,8 +399,9 @@ impl Body {
     }
 }
 
-/// Load and schedule, settle and read-back, the recording. Returns it with the drill's clock.
-async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
+/// Load and schedule, settle and read-back, the recording. Returns it with the drill's clock, and `timed` with
+/// the load's, the settle's and the read-back's phases.
+async fn body(b: Body, token: CancellationToken, mut timed: Phases) -> Result<(Recording, Clock, Phases)> {
     let sc = &b.scenario;
     let eps = endpoints_of(&b.containers);
     let probe = make_probe(&b, &eps, token.child_token()).await?;
@@ -397,9 +421,11 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
     let counters = Arc::new(Counters::default());
     let load = load::engine::run(b.load_config(&probe), clock, counters.clone(), token.clone());
     let loaded = console::ticking(load, &counters, clock, sc.duration, &b.console).await;
+    timed.load_ms = clock.now() as f64 / 1e6;
     b.console.send(Event::Done(Counts::of(&counters)));
+    let settle = Instant::now();
     let mut actions = schedule.finish().await;
-    let verification = settle_and_read_back(&b, probe.as_ref(), &loaded, &token).await;
+    let verification = settle_and_read_back(&b, probe.as_ref(), &loaded, &token, &mut timed, settle).await;
     let aborted = token.is_cancelled().then(|| "interrupted".to_string());
     let (observers_running, observers_skipped) = (observers.running.clone(), observers.skipped.clone());
     let (mut stack_events, lags) = observers.finish().await;
@@ -420,7 +446,7 @@ async fn body(b: Body, token: CancellationToken) -> Result<(Recording, Clock)> {
         aborted,
         revert_errors,
     };
-    Ok((recording, clock))
+    Ok((recording, clock, timed))
 }
 
 /// The settle pause and the read-back of every written key; `None` when the drill was interrupted before or
@@ -430,6 +456,8 @@ async fn settle_and_read_back(
     probe: &dyn Probe,
     loaded: &LoadResult,
     token: &CancellationToken,
+    timed: &mut Phases,
+    settle: Instant,
 ) -> Option<Verification> {
     if token.is_cancelled() {
         return None;
@@ -440,7 +468,11 @@ async fn settle_and_read_back(
     let max_seq = loaded.outcomes.as_ref().map_or(0, |o| o.max_seq());
     let read = async {
         tokio::time::sleep(load.settle).await;
-        probe.read_back(max_seq, load.verify_timeout).await
+        timed.settle_ms = phases::ms_since(settle);
+        let reading = Instant::now();
+        let v = probe.read_back(max_seq, load.verify_timeout).await;
+        timed.read_back_ms = phases::ms_since(reading);
+        v
     };
     tokio::select! {
         v = read => Some(v),

@@ -85,6 +85,7 @@ pub fn build(sc: &Scenario, d: &Drill, usage: Usage) -> Report {
             kept: d.kept,
             peak_rss_bytes: usage.peak_rss_bytes,
             cpu_seconds: usage.cpu_seconds,
+            phases: Some(d.phases),
         },
         t_fault_ms: t_fault.map(ms),
         actions: rec.actions.iter().map(action_view).collect(),
@@ -191,6 +192,7 @@ mod tests {
             started_unix_ms: 1_764_000_000_000,
             kept: false,
             restarted: Vec::new(),
+            phases: crate::drill::phases::Phases { load_ms: 20_000.0, ..Default::default() },
         }
     }
 
@@ -205,6 +207,7 @@ mod tests {
         assert_eq!((r.scenario.duration_ms, r.scenario.stable_for_ms), (20_000.0, 2000.0));
         assert_eq!((r.run.peak_rss_bytes, r.run.cpu_seconds), (Some(40 << 20), Some(1.5)), "usage as given");
         assert_eq!(r.run.started_at, "2025-11-24T16:00:00Z");
+        assert_eq!(r.run.phases.map(|p| p.load_ms), Some(20_000.0), "the drill's phases as timed");
         let a = &r.actions[0];
         assert_eq!((a.started_ms, a.effect_ms, a.reverted_ms), (4999.0, Some(5000.0), Some(7000.25)));
         assert_eq!(r.docker_events[0].at_ms, 5000.5, "Docker events in the same fractional ms as the rest");

@@ -53,6 +53,7 @@ pub fn report() -> Report {
             kept: false,
             peak_rss_bytes: Some(40 << 20),
             cpu_seconds: Some(3.5),
+            phases: None,
         },
         t_fault_ms: Some(5000.0),
         actions: vec![ActionView {

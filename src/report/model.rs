@@ -157,6 +157,10 @@ pub struct RunInfo {
     /// hadrill's own CPU time (user + system) up to the measurement, in seconds (null where unknown).
     #[serde(default)]
     pub cpu_seconds: Option<f64>,
+    /// The wall time of each phase of the drill: bring-up, load, settle, read-back, teardown (null in reports
+    /// written before hadrill measured them).
+    #[serde(default)]
+    pub phases: Option<crate::drill::phases::Phases>,
 }
 
 /// A fault or operator step as it happened.

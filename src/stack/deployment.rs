@@ -81,11 +81,12 @@ impl Deployment {
         matches!(self, Deployment::Swarm(_))
     }
 
-    /// Brings the stack up and waits until it is ready; removes it on failure.
-    pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
+    /// Brings the stack up and waits until it is ready; removes it on failure. With the containers, how long
+    /// the deploy command took (the rest was the wait for readiness; Swarm's deploy is not split out: zero).
+    pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<(Vec<Container>, Duration)> {
         match self {
-            Deployment::Compose(r) => r.up(docker, opts).await,
-            Deployment::Swarm(s) => s.up(docker, opts.timeout).await,
+            Deployment::Compose(r) => r.up_timed(docker, opts).await,
+            Deployment::Swarm(s) => s.up(docker, opts.timeout).await.map(|c| (c, Duration::ZERO)),
         }
     }
 

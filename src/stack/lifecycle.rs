@@ -17,6 +17,15 @@ use crate::docker::{labels, logs};
 use crate::error::{Error, Result};
 use crate::reaper::Reaper;
 
+/// How often the ready wait asks the daemon for the containers' health: one list call, cheap beside the
+/// healthchecks' own 1 s interval, and the last one to pass is seen within this.
+const READY_POLL: Duration = Duration::from_millis(100);
+
+/// `compose down`'s stop timeout, in seconds: none. The stack and its volumes are removed right after, so a
+/// graceful stop can only cost time: a service that does not exit at once on its stop signal holds the
+/// teardown for the whole timeout.
+const DOWN_STOP_TIMEOUT: &str = "0";
+
 #[derive(Debug, Clone)]
 pub struct UpOptions {
     /// How long every service has to become healthy.
@@ -83,6 +92,11 @@ impl RunningStack {
     /// Start the reaper, `compose build` the services with a `build:` section, `compose up -d` (scaled as the file says) and
     /// wait until every container is running and healthy. On failure, tears down.
     pub async fn up(&self, docker: &Docker, opts: &UpOptions) -> Result<Vec<Container>> {
+        self.up_timed(docker, opts).await.map(|(containers, _)| containers)
+    }
+
+    /// [`RunningStack::up`], and how long it took until `compose up` returned (the rest was the ready wait).
+    pub async fn up_timed(&self, docker: &Docker, opts: &UpOptions) -> Result<(Vec<Container>, Duration)> {
         let started = Instant::now();
         if let Err(e) = self.reaper.start(docker, &self.project).await {
             opts.console.warn(format!(
@@ -98,10 +112,11 @@ impl RunningStack {
             }
         }
         let result = self.compose_run(&super::userfile::up_args(&self.spec), opts.timeout).await;
+        let composed = started.elapsed();
         let outcome = match result {
             Ok(_) => {
-                let left = opts.timeout.saturating_sub(started.elapsed());
-                self.wait_ready(docker, left, opts.timeout).await
+                let left = opts.timeout.saturating_sub(composed);
+                self.wait_ready(docker, left, opts.timeout).await.map(|c| (c, composed))
             }
             Err(compose_err) => match self.first_unready(docker, opts.timeout).await {
                 // Compose stops at the first dependency that failed its healthcheck: name it, with its log.
@@ -153,7 +168,7 @@ impl RunningStack {
                     .await
                     .unwrap_or_else(|| Error::Other(format!("stack {} has no containers", self.project))));
             }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(READY_POLL).await;
         }
     }
 
@@ -178,7 +193,7 @@ impl RunningStack {
 
     /// `compose down -v`, then a label sweep for anything Compose left (or could not remove).
     pub async fn down(&self, docker: &Docker) -> Result<Removed> {
-        let down = ["down", "-v", "--remove-orphans", "--timeout", "3"].map(String::from);
+        let down = ["down", "-v", "--remove-orphans", "--timeout", DOWN_STOP_TIMEOUT].map(String::from);
         let compose = self.compose_run(&down, Duration::from_secs(120)).await;
         if let Err(e) = &compose {
             tracing::warn!("compose down failed, removing by label instead: {e}");
