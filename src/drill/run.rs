@@ -490,10 +490,23 @@ async fn http_target(
     let (_, addr) = resolve(std::slice::from_ref(&target))?[0];
     let client = &b.scenario.load.client;
     let scheme = if client.https { "https" } else { "http" };
-    Ok(load::http1::Target::resolve(&format!("{scheme}://{addr}"))
+    let resolved = load::http1::Target::resolve(&format!("{scheme}://{addr}"))
         .await?
         .with_tls(&client.tls)?
-        .with_host(client.host.as_deref()))
+        .with_host(client.host.as_deref());
+    use load::answering::{wait, Answering, ANSWER_WITHIN};
+    match wait(&resolved, ANSWER_WITHIN).await {
+        Answering::Answered { after, .. } if after > Duration::from_millis(500) => b.console.phase(format!(
+            "{target} answered {:.1}s after the stack was healthy",
+            after.as_secs_f64()
+        )),
+        Answering::Answered { .. } => {}
+        Answering::Silent { last } => b.console.warn(format!(
+            "{target} ({scheme}://{addr}) gave no HTTP answer within {}s (last: {last}); the load starts anyway",
+            ANSWER_WITHIN.as_secs()
+        )),
+    }
+    Ok(resolved)
 }
 
 /// The client the scenario's `probe` asks for, connected to the stack's published ports.

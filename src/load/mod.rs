@@ -5,6 +5,7 @@
 //! Imports run one way: `engine` -> `probe` -> `http1` -> `tls`, `classify`; the probes -> `probe`, `keys`,
 //! `verify`, `error`; nothing here imports `observe`.
 
+pub mod answering;
 pub mod classify;
 pub mod engine;
 pub mod error;
