@@ -32,9 +32,9 @@ use super::http1::Conn;
 use super::probe::Pick;
 use crate::timeline::{Failure, Nanos, Outcome};
 
-/// How late after a request's due time the scheduler may wake, so that a wake-up dispatches every request due
-/// within it. Chosen by measurement (docs/performance.md, "Open-model CPU"): against nginx at 20k req/s it
-/// cut the wake-ups fourfold while the send-lag p99 stays far under 1 ms.
+/// How late after a request's due time the scheduler may wake, so that at high rates one wake-up dispatches
+/// every request due within it (at 20k req/s, about four). Not yet chosen by measurement (issue 14 asks for
+/// it): 200 µs keeps the send lag well under the 1 ms that issue 14 allows at 5k req/s.
 pub const SLACK: Duration = Duration::from_micros(200);
 
 /// The runtime of the load thread, started once.
