@@ -34,7 +34,7 @@ use crate::timeline::{Failure, Nanos, Outcome};
 
 /// How late after a request's due time the scheduler may wake, so that at high rates one wake-up dispatches
 /// every request due within it (at 20k req/s, about four). Not yet chosen by measurement (issue 14 asks for
-/// it): 200 µs keeps the send lag well under the 1 ms that issue 14 allows at 5k req/s.
+/// it). With it the send-lag p99 at 5k req/s measured 2.5-3.2 ms (docs/performance.md): over issue 14's 1 ms.
 pub const SLACK: Duration = Duration::from_micros(200);
 
 /// The runtime of the load thread, started once.
