@@ -33,8 +33,10 @@ use super::probe::Pick;
 use crate::timeline::{Failure, Nanos, Outcome};
 
 /// How late after a request's due time the scheduler may wake, so that at high rates one wake-up dispatches
-/// every request due within it (at 20k req/s, about four). Not yet chosen by measurement (issue 14 asks for
-/// it). With it the send-lag p99 at 5k req/s measured 2.5-3.2 ms (docs/performance.md): over issue 14's 1 ms.
+/// every request due within it (at 20k req/s, about four). Chosen by measurement (docs/performance.md,
+/// 2026-11-26): at 5k req/s 200 µs costs 22-25 µs of CPU per request against 30-38 µs for 0, 50 or 100 µs,
+/// and adds its 0.2 ms to every send's lag (p50 0.23 ms); the lag's p99 depends on the machine's load far
+/// more than on the slack.
 pub const SLACK: Duration = Duration::from_micros(200);
 
 /// The runtime of the load thread, started once.
@@ -58,18 +60,10 @@ fn load_thread() -> &'static tokio::runtime::Handle {
 pub async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
     let clock = shared.clock;
     let end = start + shared.cfg.duration.as_nanos() as Nanos;
-    if std::env::var_os("HADRILL_OLD").is_some() {
-        return old::run_open(shared, rate, start, cancel).await;
-    }
-    let task = {
+    let dispatch = load_thread().spawn({
         let (shared, cancel) = (shared.clone(), cancel.clone());
         async move { dispatch(&shared, rate, start, &cancel).await }
-    };
-    let dispatch = if std::env::var_os("HADRILL_MAIN_RT").is_some() {
-        tokio::spawn(task)
-    } else {
-        load_thread().spawn(task)
-    };
+    });
     let cancelled = dispatch.await.unwrap_or(true);
     let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
     LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
@@ -166,13 +160,6 @@ async fn dispatch(shared: &Arc<Shared>, rate: u32, start: Nanos, cancel: &Cancel
     let mut next_seq: u32 = 0;
     let mut workers = Workers::new(shared.cfg.max_in_flight);
     let timer = Timer::new().ok();
-    let slack = std::env::var("HADRILL_SLACK_US")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(SLACK, Duration::from_micros);
-    let ticker = std::env::var_os("HADRILL_TICKER")
-        .is_some()
-        .then(|| Ticker::start(clock, start, interval_ns, total));
     let mut i: u64 = 0;
     let mut cancelled = false;
     while i < total {
@@ -195,15 +182,9 @@ async fn dispatch(shared: &Arc<Shared>, rate: u32, start: Nanos, cancel: &Cancel
             break;
         }
         // Always through the reactor, even when the next request is already due: the workers run meanwhile.
-        let nap = Duration::from_nanos(due_of(i).saturating_sub(clock.now())) + slack;
-        let wait = async {
-            match &ticker {
-                Some(t) => t.wait(i).await,
-                None => pause(timer.as_ref(), nap).await,
-            }
-        };
+        let nap = Duration::from_nanos(due_of(i).saturating_sub(clock.now())) + SLACK;
         tokio::select! {
-            () = wait => {}
+            () = pause(timer.as_ref(), nap) => {}
             () = cancel.cancelled() => {
                 cancelled = true;
                 break;
@@ -216,88 +197,6 @@ async fn dispatch(shared: &Arc<Shared>, rate: u32, start: Nanos, cancel: &Cancel
     }
     workers.done.cancel();
     cancelled || cancel.is_cancelled()
-}
-
-/// The precise pacer: a thread of its own sleeping (timer slack 1 µs) until the next request is due, which
-/// publishes how many requests are due and wakes the load thread once per batch.
-struct Ticker {
-    shared: Arc<TickerShared>,
-}
-
-#[derive(Default)]
-struct TickerShared {
-    due: std::sync::atomic::AtomicU64,
-    wake: Notify,
-    stop: std::sync::atomic::AtomicBool,
-}
-
-impl Ticker {
-    fn start(clock: crate::timeline::Clock, start: Nanos, interval_ns: f64, total: u64) -> Ticker {
-        let shared = Arc::new(TickerShared::default());
-        let t = shared.clone();
-        std::thread::Builder::new()
-            .name("hadrill-pacer".into())
-            .spawn(move || {
-                let _slack = TimerSlack::fine();
-                let due_of = |i: u64| start + (i as f64 * interval_ns) as Nanos;
-                let mut n = 0;
-                while n < total && !t.stop.load(Ordering::Relaxed) {
-                    let now = clock.now();
-                    let before = n;
-                    while n < total && due_of(n) <= now {
-                        n += 1;
-                    }
-                    if n > before {
-                        t.due.store(n, Ordering::Release);
-                        t.wake.notify_one();
-                    }
-                    if n < total {
-                        let nap = Duration::from_nanos(due_of(n).saturating_sub(clock.now()));
-                        std::thread::sleep(nap.min(Duration::from_millis(5)));
-                    }
-                }
-            })
-            .expect("the pacer thread");
-        Ticker { shared }
-    }
-
-    /// Waits until request `i` is due.
-    async fn wait(&self, i: u64) {
-        while self.shared.due.load(Ordering::Acquire) <= i {
-            self.shared.wake.notified().await;
-        }
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Lowers the calling thread's timer slack (the kernel's allowance for waking a sleeper late, 50 µs by
-/// default) to 1 µs while it lives, and puts the old value back when dropped.
-struct TimerSlack {
-    old: Option<libc::c_ulong>,
-}
-
-impl TimerSlack {
-    fn fine() -> TimerSlack {
-        // SAFETY: PR_GET_TIMERSLACK and PR_SET_TIMERSLACK take no pointers and affect only this thread.
-        let old = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
-        // SAFETY: as above.
-        let set = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
-        TimerSlack { old: (old > 0 && set == 0).then_some(old as libc::c_ulong) }
-    }
-}
-
-impl Drop for TimerSlack {
-    fn drop(&mut self) {
-        if let Some(old) = self.old {
-            // SAFETY: as above.
-            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, old, 0, 0, 0) };
-        }
-    }
 }
 
 /// Sleeps for `d` on the `timerfd`, or on tokio's timer where none could be made.
@@ -360,87 +259,5 @@ impl Timer {
                 Err(_would_block) => continue,
             }
         }
-    }
-}
-
-/// TEMPORARY: main's dispatch, for measuring against.
-mod old {
-    use super::*;
-    use tokio::sync::Semaphore;
-
-    #[derive(Default)]
-    struct Pool {
-        idle: Mutex<Vec<Conn>>,
-    }
-
-    pub async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
-        let clock = shared.clock;
-        let end = start + shared.cfg.duration.as_nanos() as Nanos;
-        let permits = Arc::new(Semaphore::new(shared.cfg.max_in_flight));
-        let pool = Arc::new(Pool::default());
-        let handle = tokio::runtime::Handle::current();
-        let scheduler = {
-            let (shared, permits, cancel) = (shared.clone(), permits.clone(), cancel.clone());
-            tokio::task::spawn_blocking(move || schedule(&shared, &pool, &handle, &permits, rate, start, &cancel))
-        };
-        let cancelled = scheduler.await.unwrap_or(true);
-        let drain = shared.cfg.timeout + Duration::from_secs(1);
-        let _ = tokio::time::timeout(drain, permits.acquire_many(shared.cfg.max_in_flight as u32)).await;
-        let outcomes = std::mem::take(&mut *shared.outcomes.lock().expect("outcomes lock"));
-        LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
-    }
-
-    fn schedule(
-        shared: &Arc<Shared>,
-        pool: &Arc<Pool>,
-        runtime: &tokio::runtime::Handle,
-        permits: &Arc<Semaphore>,
-        rate: u32,
-        start: Nanos,
-        cancel: &CancellationToken,
-    ) -> bool {
-        let _slack = TimerSlack::fine();
-        let clock = shared.clock;
-        let interval_ns = 1e9 / f64::from(rate);
-        let total = (shared.cfg.duration.as_secs_f64() * f64::from(rate)).round() as u64;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(shared.cfg.seed);
-        let mut next_seq: u32 = 0;
-        let mut i: u64 = 0;
-        while i < total {
-            if cancel.is_cancelled() {
-                return true;
-            }
-            let due = start + (i as f64 * interval_ns) as Nanos;
-            let now = clock.now();
-            if due > now {
-                std::thread::sleep(Duration::from_nanos(due - now).min(Duration::from_millis(5)));
-                continue;
-            }
-            i += 1;
-            let (pick, seq) = shared.next_request(&mut rng, || {
-                next_seq += 1;
-                next_seq
-            });
-            shared.counters.sent.fetch_add(1, Ordering::Relaxed);
-            match permits.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let (shared, pool) = (shared.clone(), pool.clone());
-                    shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-                    runtime.spawn(async move {
-                        let mut conn = pool.idle.lock().unwrap().pop().unwrap_or_default();
-                        let outcome = send(&shared, &mut conn, due, pick, seq).await;
-                        pool.idle.lock().unwrap().push(conn);
-                        shared.record(outcome);
-                        shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-                        drop(permit);
-                    });
-                }
-                Err(_) => {
-                    let now = clock.now();
-                    shared.record(Outcome::new(due, now, now, pick.kind, Some(Failure::Missed), seq));
-                }
-            }
-        }
-        cancel.is_cancelled()
     }
 }
