@@ -16,16 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::SeedableRng;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::http1::{Conn, Pool};
+use super::http1::Conn;
 use super::probe::{Pick, Probe, Request};
 use crate::outcomes::{Outcomes, Recorder, SpillError, RUN};
 use crate::timeline::{Clock, Failure, Kind, Nanos, Outcome};
-
-/// The longest the scheduler sleeps at once, so that it notices cancellation promptly.
-const MAX_NAP: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -62,13 +58,12 @@ pub struct LoadResult {
     pub cancelled: bool,
 }
 
-struct Shared {
-    cfg: LoadConfig,
-    /// Idle connections of the open model's request tasks.
-    pool: Pool,
-    clock: Clock,
-    recorder: Mutex<Recorder>,
-    counters: Arc<Counters>,
+/// What a load's workers share.
+pub(super) struct Shared {
+    pub(super) cfg: LoadConfig,
+    pub(super) clock: Clock,
+    pub(super) recorder: Mutex<Recorder>,
+    pub(super) counters: Arc<Counters>,
     last_acked: AtomicU32,
 }
 
@@ -81,7 +76,6 @@ pub async fn run(
 ) -> LoadResult {
     let start = clock.now();
     let shared = Arc::new(Shared {
-        pool: Pool::default(),
         clock,
         recorder: Mutex::new(Recorder::new(&cfg.spill_dir, RUN)),
         counters,
@@ -89,7 +83,7 @@ pub async fn run(
         cfg,
     });
     match shared.cfg.rate {
-        Some(rate) => run_open(shared, rate, start, cancel).await,
+        Some(rate) => super::open::run_open(shared, rate, start, cancel).await,
         None => run_closed(shared, start, cancel).await,
     }
 }
@@ -130,109 +124,13 @@ async fn run_closed(shared: Arc<Shared>, start: Nanos, cancel: CancellationToken
     LoadResult { outcomes, end: shared.clock.now().min(end), cancelled: cancel.is_cancelled() }
 }
 
-async fn run_open(shared: Arc<Shared>, rate: u32, start: Nanos, cancel: CancellationToken) -> LoadResult {
-    let clock = shared.clock;
-    let end = start + shared.cfg.duration.as_nanos() as Nanos;
-    let permits = Arc::new(Semaphore::new(shared.cfg.max_in_flight));
-    let handle = tokio::runtime::Handle::current();
-    let scheduler = {
-        let (shared, permits, cancel) = (shared.clone(), permits.clone(), cancel.clone());
-        tokio::task::spawn_blocking(move || schedule(&shared, &handle, &permits, rate, start, &cancel))
-    };
-    let cancelled = scheduler.await.unwrap_or(true);
-    // Let what is in flight finish (each request is bounded by the timeout).
-    let drain = shared.cfg.timeout + Duration::from_secs(1);
-    let _ = tokio::time::timeout(drain, permits.acquire_many(shared.cfg.max_in_flight as u32)).await;
-    let outcomes = shared.recorder.lock().expect("recorder lock").finish();
-    LoadResult { outcomes, end: if cancelled { clock.now().min(end) } else { end }, cancelled }
-}
-
-/// The open model's schedule, on a thread of its own: sleeps (with the thread's timer slack lowered to 1 µs,
-/// so a sleep ends within microseconds of its deadline) until the next request is due, then starts every
-/// request that is due on the runtime. It never spins: a drill's load generator shares the machine with the
-/// stack it measures, and on two cores a spinning scheduler takes half of it. Returns whether it was
-/// cancelled.
-fn schedule(
-    shared: &Arc<Shared>,
-    runtime: &tokio::runtime::Handle,
-    permits: &Arc<Semaphore>,
-    rate: u32,
-    start: Nanos,
-    cancel: &CancellationToken,
-) -> bool {
-    let _slack = TimerSlack::fine();
-    let clock = shared.clock;
-    let interval_ns = 1e9 / f64::from(rate);
-    let total = (shared.cfg.duration.as_secs_f64() * f64::from(rate)).round() as u64;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(shared.cfg.seed);
-    let mut next_seq: u32 = 0;
-    let mut i: u64 = 0;
-    while i < total {
-        if cancel.is_cancelled() {
-            return true;
-        }
-        let due = start + (i as f64 * interval_ns) as Nanos;
-        let now = clock.now();
-        if due > now {
-            std::thread::sleep(Duration::from_nanos(due - now).min(MAX_NAP));
-            continue;
-        }
-        i += 1;
-        let (pick, seq) = shared.next_request(&mut rng, || {
-            next_seq += 1;
-            next_seq
-        });
-        shared.counters.sent.fetch_add(1, Ordering::Relaxed);
-        match permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let shared = shared.clone();
-                shared.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-                runtime.spawn(async move {
-                    let mut conn = shared.pool.take();
-                    let outcome = send(&shared, &mut conn, due, pick, seq).await;
-                    shared.pool.put(conn);
-                    shared.record(outcome);
-                    shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    drop(permit);
-                });
-            }
-            Err(_) => {
-                let now = clock.now();
-                shared.record(Outcome::new(due, now, now, pick.kind, Some(Failure::Missed), seq));
-            }
-        }
-    }
-    cancel.is_cancelled()
-}
-
-/// Lowers the calling thread's timer slack (the kernel's allowance for waking a sleeper late, 50 µs by
-/// default) to 1 µs while it lives, and puts the old value back when dropped: the scheduler runs on a thread
-/// of tokio's blocking pool, which other work reuses.
-struct TimerSlack {
-    old: Option<libc::c_ulong>,
-}
-
-impl TimerSlack {
-    fn fine() -> TimerSlack {
-        // SAFETY: PR_GET_TIMERSLACK and PR_SET_TIMERSLACK take no pointers and affect only this thread.
-        let old = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
-        let set = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
-        TimerSlack { old: (old > 0 && set == 0).then_some(old as libc::c_ulong) }
-    }
-}
-
-impl Drop for TimerSlack {
-    fn drop(&mut self) {
-        if let Some(old) = self.old {
-            // SAFETY: as above.
-            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, old, 0, 0, 0) };
-        }
-    }
-}
-
 impl Shared {
     /// The probe's next request, and its write sequence number (0 for reads).
-    fn next_request(&self, rng: &mut rand::rngs::StdRng, mut next_seq: impl FnMut() -> u32) -> (Pick, u32) {
+    pub(super) fn next_request(
+        &self,
+        rng: &mut rand::rngs::StdRng,
+        mut next_seq: impl FnMut() -> u32,
+    ) -> (Pick, u32) {
         let pick = self.cfg.probe.next(rng);
         match pick.kind {
             Kind::Read => (pick, 0),
@@ -240,7 +138,7 @@ impl Shared {
         }
     }
 
-    fn record(&self, o: Outcome) {
+    pub(super) fn record(&self, o: Outcome) {
         self.count(&o);
         self.recorder.lock().expect("recorder lock").push(o);
     }
@@ -267,7 +165,7 @@ impl Shared {
     }
 }
 
-async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, pick: Pick, seq: u32) -> Outcome {
+pub(super) async fn send(shared: &Shared, conn: &mut Conn, intended: Nanos, pick: Pick, seq: u32) -> Outcome {
     let started = shared.clock.now();
     let last_acked = shared.last_acked.load(Ordering::Relaxed);
     let req = Request { kind: pick.kind, which: pick.which, seq, last_acked };
@@ -387,5 +285,141 @@ mod tests {
             reads > 0 && probe.sent.lock().unwrap().iter().all(|r| r.last_acked == 0),
             "nothing was acknowledged"
         );
+    }
+
+    /// A probe whose requests take `hold` each; it remembers the most in flight at once, the connections it
+    /// was given, and when each request started. The first request blocks the thread it runs on for `stall`.
+    #[derive(Debug, Default)]
+    struct Slow {
+        hold: Duration,
+        stall: Duration,
+        in_flight: std::sync::atomic::AtomicUsize,
+        peak: std::sync::atomic::AtomicUsize,
+        conns: Mutex<std::collections::HashSet<usize>>,
+        started: Mutex<Vec<std::time::Instant>>,
+    }
+
+    impl Probe for Slow {
+        fn next(&self, _: &mut rand::rngs::StdRng) -> Pick {
+            Kind::Read.into()
+        }
+
+        fn send<'a>(&'a self, conn: &'a mut Conn, _: Request, _: Duration) -> Sending<'a> {
+            let first = {
+                let mut started = self.started.lock().unwrap();
+                started.push(std::time::Instant::now());
+                started.len() == 1
+            };
+            if first {
+                std::thread::sleep(self.stall);
+            }
+            self.conns.lock().unwrap().insert(conn as *mut Conn as usize);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(self.hold).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                None
+            }
+            .boxed()
+        }
+
+        fn read_back(&self, _: u32, _: Duration) -> ReadingBack<'_> {
+            async { Verification::Failed("slow".into()) }.boxed()
+        }
+
+        fn describe(&self) -> String {
+            "slow".into()
+        }
+    }
+
+    /// Every outcome's intended time is one of the schedule's, each exactly once: request `i` at `i / rate`.
+    fn check_schedule(outcomes: &[Outcome], rate: u64, total: u64) {
+        let mut intended: Vec<Nanos> = outcomes.iter().map(|o| o.intended()).collect();
+        intended.sort_unstable();
+        assert_eq!(intended.len() as u64, total);
+        let start = intended[0];
+        for (i, t) in intended.iter().enumerate() {
+            let want = start + (i as f64 * 1e9 / rate as f64) as Nanos;
+            assert!(t.abs_diff(want) <= 1, "request {i} intended at {t} ns, scheduled at {want} ns");
+        }
+        assert!(outcomes.iter().all(|o| o.started() >= o.intended()), "a request was sent before it was due");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_model_misses_sends_when_all_its_workers_are_busy_and_reuses_their_connections() {
+        let probe = Arc::new(Slow { hold: Duration::from_millis(30), ..Slow::default() });
+        let counters = Arc::new(Counters::default());
+        let cfg = LoadConfig {
+            max_in_flight: 4,
+            ..config(Arc::new(Fake::default()), Some(1000), Duration::from_millis(200))
+        };
+        let cfg = LoadConfig { probe: probe.clone(), ..cfg };
+        let result = run(cfg, Clock::start(), counters.clone(), CancellationToken::new()).await;
+        let outcomes: Vec<Outcome> = result.outcomes.as_ref().unwrap().iter().collect();
+        check_schedule(&outcomes, 1000, 200);
+        let sent = probe.started.lock().unwrap().len();
+        let missed = outcomes.iter().filter(|o| o.failure() == Some(Failure::Missed)).count();
+        assert_eq!(sent + missed, 200);
+        assert!(
+            (4..=40).contains(&sent) && missed > 150,
+            "4 workers holding each request 30 ms send about 27 in 200 ms: {sent}"
+        );
+        assert_eq!(counters.missed.load(Ordering::Relaxed), missed as u64);
+        assert_eq!(counters.sent.load(Ordering::Relaxed), 200);
+        assert_eq!(counters.in_flight.load(Ordering::Relaxed), 0, "the load drained what was in flight");
+        assert_eq!(
+            probe.peak.load(Ordering::SeqCst),
+            4,
+            "at most max_in_flight at once, and all of them used"
+        );
+        assert_eq!(probe.conns.lock().unwrap().len(), 4, "each worker keeps its connection");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_wake_up_dispatches_every_request_that_is_due() {
+        // The first request stalls the load thread for 50 ms: when it is free again, about 50 requests are
+        // overdue, and the next wake-up sends them all at once, each with its own intended time.
+        let probe = Arc::new(Slow {
+            hold: Duration::from_millis(1),
+            stall: Duration::from_millis(50),
+            ..Slow::default()
+        });
+        // Enough workers for any stall a busy machine adds: this test is about the wake-up, not the cap.
+        let cfg = LoadConfig {
+            probe: probe.clone(),
+            max_in_flight: 1000,
+            ..config(Arc::new(Fake::default()), Some(1000), Duration::from_millis(100))
+        };
+        let result = run(cfg, Clock::start(), Arc::new(Counters::default()), CancellationToken::new()).await;
+        let outcomes: Vec<Outcome> = result.outcomes.as_ref().unwrap().iter().collect();
+        check_schedule(&outcomes, 1000, 100);
+        assert!(outcomes.iter().all(|o| o.ok()), "nothing missed");
+        let started = probe.started.lock().unwrap();
+        assert!(started[1] - started[0] >= Duration::from_millis(45), "the stall held the second request");
+        let burst =
+            started[1..].windows(2).take_while(|w| w[1] - w[0] < Duration::from_millis(1)).count() + 1;
+        assert!(burst >= 45, "the overdue requests went out together, not one per wake-up: {burst}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelling_the_open_model_stops_it_promptly() {
+        let probe = Arc::new(Fake::default());
+        let cancel = CancellationToken::new();
+        let cfg =
+            LoadConfig { max_in_flight: 1000, ..config(probe.clone(), Some(1000), Duration::from_secs(30)) };
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stop.cancel();
+        });
+        let begun = std::time::Instant::now();
+        let result = run(cfg, Clock::start(), Arc::new(Counters::default()), cancel).await;
+        assert!(result.cancelled);
+        assert!(begun.elapsed() < Duration::from_secs(2), "took {:?}", begun.elapsed());
+        let outcomes: Vec<Outcome> = result.outcomes.as_ref().unwrap().iter().collect();
+        assert!((50..=500).contains(&outcomes.len()), "{} requests", outcomes.len());
+        check_numbering(&probe.sent.lock().unwrap(), &outcomes);
+        assert!(result.end < 2_000_000_000);
     }
 }

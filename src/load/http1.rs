@@ -1,7 +1,7 @@
 //! The load engine's HTTP client: HTTP/1.1 keep-alive connections spoken directly on a `TcpStream`, as wrk
 //! does, instead of through a general-purpose client. The target URL is parsed and its host resolved once; a
 //! request is one write and the reads of its answer on a connection the caller owns (the closed loop's
-//! workers each hold one) or borrows from a [`Pool`] (the open model's request tasks). A connection that
+//! workers and the open model's connection workers each hold one). A connection that
 //! failed or timed out is dropped and the next request opens a new one, so every request is bounded by the
 //! timeout, connecting included.
 //!
@@ -15,7 +15,6 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -542,26 +541,6 @@ async fn connect(target: &Target, timeout: Duration) -> Result<Stream, Failure> 
         }
     };
     tokio::time::timeout(limit, open).await.unwrap_or(Err(Failure::Timeout))
-}
-
-/// Idle connections shared by request tasks that come and go (the open model).
-#[derive(Default)]
-pub struct Pool {
-    idle: Mutex<Vec<Conn>>,
-}
-
-impl Pool {
-    /// An idle connection, or a new (not yet opened) one.
-    pub fn take(&self) -> Conn {
-        self.idle.lock().expect("pool lock").pop().unwrap_or_default()
-    }
-
-    /// Returns a connection for reuse; a failed one (already closed) is not kept.
-    pub fn put(&self, conn: Conn) {
-        if conn.stream.is_some() {
-            self.idle.lock().expect("pool lock").push(conn);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! in-flight cap whose overflow is counted) driving one [`Probe`] (the demo key-value API, a plain GET,
 //! PostgreSQL, Redis), and the read-back of every written sequence number after the drill.
 //!
-//! Imports run one way: `engine` -> `probe` -> `http1` -> `tls`, `classify`; the probes -> `probe`, `keys`,
+//! Imports run one way: `engine` <-> `open` (the open model's dispatch) -> `probe` -> `http1` -> `tls`, `classify`; the probes -> `probe`, `keys`,
 //! `verify`, `error`; nothing here imports `observe`.
 
 pub mod answering;
@@ -12,6 +12,7 @@ pub mod error;
 pub mod http1;
 pub mod http_probe;
 pub mod keys;
+mod open;
 pub mod pg_probe;
 pub mod probe;
 pub mod redis_probe;

@@ -57,7 +57,7 @@ pub trait Probe: Send + Sync + fmt::Debug {
     fn next(&self, rng: &mut StdRng) -> Pick;
 
     /// Sends `req` and reads its answer, all within `timeout`: on `conn`, the engine's HTTP/1.1 connection
-    /// (a closed-loop worker's own, or one borrowed from the open model's pool), or on connections the probe
+    /// (the closed-loop or open-model worker's own), or on connections the probe
     /// keeps itself. `None` on success.
     fn send<'a>(&'a self, conn: &'a mut Conn, req: Request, timeout: Duration) -> Sending<'a>;
 
