@@ -106,7 +106,11 @@ async fn demo_binary() -> Result<PathBuf> {
     if !out.status.success() {
         return Err(Error::Image {
             image: "hadrill/demo:local".into(),
-            message: format!("building the demo service failed:\n{}", String::from_utf8_lossy(&out.stderr)),
+            message: format!(
+                "building the demo service failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ),
         });
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
