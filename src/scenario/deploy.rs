@@ -233,6 +233,10 @@ mod tests {
         assert!(e.message.contains("update_config"), "{}", e.message);
         let e = sc("action = \"rolling-restart\"\ntarget = \"app\"\npause = \"1s\"\n").unwrap_err();
         assert!(e.message.contains("pause is not a setting of a swarm rolling-restart"), "{}", e.message);
+        let e =
+            sc("action = \"rolling-update\"\ntarget = \"app\"\noverride = \"candidate.yml\"\n").unwrap_err();
+        assert_eq!(e.line, 8, "{}", e.message);
+        assert!(e.message.contains("override is not a setting of a swarm rolling-update"), "{}", e.message);
     }
 
     #[test]
