@@ -1,6 +1,7 @@
 //! The flow of one drill, as a sequence:
 //!
-//! 1. refuse a swarm drill on a daemon that manages no swarm, and what this kernel cannot do (a network fault without its kernel feature) before any image is built;
+//! 1. refuse a swarm drill on a daemon that manages no swarm, and what this kernel cannot do (a network fault
+//!    without its kernel feature), before any image is built;
 //! 2. images, then `compose up` (exit 2 when the stack never gets healthy);
 //! 3. instruments (the load's probe, the Docker event log); the clock starts right before the load, with the
 //!    observers, and [`Schedule`] plays faults and steps at their offsets, each reverted when its duration ends;
