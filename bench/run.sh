@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hadrill's benchmarks (issue "Benchmarks"): prints a table of figures, side by side in one run.
 #
-#   bench/run.sh [all|throughput|https|rate|rto|memory|soak|overhead]      (default: throughput https rate rto)
+#   bench/run.sh [all|throughput|https|rate|rto|memory|soak|overhead|day]      (default: throughput https rate rto)
 #
 # - throughput: hadrill `load --rate max` vs wrk (Debian package) vs oha (cargo install, never vendored),
 #   same connections and duration, against nginx (Debian package) serving a fixed 200 on 127.0.0.1, each run
@@ -16,10 +16,12 @@
 # - memory: peak RSS of a drill at 5k req/s for MEMORY_DURATION (default 10m), and its wall time minus duration.
 # - soak: peak RSS (/usr/bin/time -v) of `hadrill load --rate SOAK_RATE` for each of SOAK_DURATIONS against the
 #   nginx: the slope in bytes per request (least squares) and the peak extrapolated to 24 h at 1,000 req/s.
+# - day: a generated 24 h recording at 1,000 req/s (86.4 M requests) through the drill's recorder, spilled to
+#   target/, and its measurement: seconds to record, finish and measure, peak RSS (bench/soak_day.rs).
 # - overhead: per bundled stack, a short drill without a fault: bring-up, ready wait, settle, read-back and
 #   teardown, from the report's phases (everything a drill costs beside its load).
 # Environment: RUNS (default 3), DURATION (default 10s), CONNECTIONS (default 50), MEMORY_DURATION,
-# SOAK_RATE (default 5000), SOAK_DURATIONS (default "1m 5m 10m"),
+# SOAK_RATE (default 5000), SOAK_DURATIONS (default "1m 5m 10m"), DAY_SECONDS (default 86400),
 # BENCH_HADRILL (a hadrill binary to bench instead of building target/release/hadrill), OVERHEAD_DURATION
 # (default 5s), OVERHEAD_RUNS (default 1), OVERHEAD_STACKS (default: the five bundled Compose stacks).
 set -euo pipefail
@@ -32,6 +34,7 @@ MEMORY_DURATION=${MEMORY_DURATION:-10m}
 SOAK_RATE=${SOAK_RATE:-5000}
 SOAK_DURATIONS=${SOAK_DURATIONS:-1m 5m 10m}
 OVERHEAD_DURATION=${OVERHEAD_DURATION:-5s}
+DAY_SECONDS=${DAY_SECONDS:-86400}
 OVERHEAD_RUNS=${OVERHEAD_RUNS:-1}
 PORT=18089
 TLS_PORT=18443
@@ -338,6 +341,15 @@ PY
   echo
 }
 
+# The end of a day-long drill (bench/soak_day.rs): a generated day at 1,000 req/s through the drill's recorder
+# (spilled runs on disk) and measurement; time to record, finish and measure, and peak RSS.
+day() {
+  echo "## A day's recording: DAY_SECONDS=$DAY_SECONDS s at 1,000 req/s through the recorder and the measurement"
+  echo
+  cargo bench -q --bench soak_day -- "$DAY_SECONDS" 1000 "$ROOT/target" 2>/dev/null | grep '^day:'
+  echo
+}
+
 # The drill's overhead per bundled stack: one short drill each (OVERHEAD_DURATION, no fault, warm images), its
 # phases as report.json's run.phases timed them; medians of OVERHEAD_RUNS runs. Drills run one after another.
 overhead() {
@@ -403,6 +415,7 @@ case "$modes" in
   memory) stop_nginx; memory ;;
   soak) soak ;;
   overhead) stop_nginx; overhead ;;
-  all) throughput; https; rate; soak; stop_nginx; rto; memory; overhead ;;
+  day) stop_nginx; day ;;
+  all) throughput; https; rate; soak; stop_nginx; rto; memory; overhead; day ;;
   *) throughput; https; rate; stop_nginx; rto ;;
 esac

@@ -40,6 +40,7 @@ pub mod reaper;
 pub mod report;
 pub mod scenario;
 pub mod secrets;
+pub mod seq_set;
 pub mod stack;
 pub mod swarm;
 pub mod target;

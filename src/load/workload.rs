@@ -17,7 +17,7 @@ use super::http1::{Body, Conn, Target, MAX_CHECKED_BODY};
 use super::keys::seq_in;
 use super::probe::{Pick, Probe, ReadingBack, Request, Sending, Settings};
 use super::template::{Template, Values};
-use super::verify::retry_until;
+use super::verify::{retry_until, Patience, RETRY_EVERY};
 use super::ProbeError;
 use crate::scenario::workload::{Header, OkSet, VerifySpec, Workload};
 use crate::timeline::{Failure, Kind, SeqSet, Verification};
@@ -121,10 +121,7 @@ impl Probe for WorkloadProbe {
             match &self.workload.verify {
                 None => Verification::Failed(crate::measure::rpo::NO_WRITES.into()),
                 Some(VerifySpec::Http { path, headers, present, absent, concurrency }) => {
-                    retry_until(limit, "one GET per key", || {
-                        self.each_key(max_seq, path, headers, present, absent, *concurrency)
-                    })
-                    .await
+                    self.each_key(max_seq, path, headers, present, absent, *concurrency, limit).await
                 }
                 Some(VerifySpec::HttpList { path, headers, pointer }) => {
                     retry_until(limit, "the list endpoint", || self.list(path, headers, pointer)).await
@@ -157,7 +154,9 @@ impl WorkloadProbe {
     }
 
     /// One GET per written key through the engine's own client (so https targets read back with the load's
-    /// TLS settings), `concurrency` connections each taking every `concurrency`-th key.
+    /// TLS settings), `concurrency` connections each taking every `concurrency`-th key. A lane asks a key
+    /// again every 500 ms while it fails, and gives up when it has read no key for `limit`.
+    #[allow(clippy::too_many_arguments)]
     async fn each_key(
         &self,
         max_seq: u32,
@@ -166,38 +165,50 @@ impl WorkloadProbe {
         present: &OkSet,
         absent: &OkSet,
         concurrency: usize,
-    ) -> Result<SeqSet, ProbeError> {
+        limit: Duration,
+    ) -> Verification {
         let workers = concurrency.max(1) as u32;
         let lanes = (1..=workers.min(max_seq.max(1))).map(|first| async move {
             let mut conn = Conn::default();
             let mut found = Vec::new();
+            let mut patience = Patience::new(limit);
             for seq in (first..=max_seq).step_by(workers as usize) {
                 let v = self.values_of(seq);
                 let at = self.target.path(&path.render(&v));
                 let extra = header_lines(headers, &v);
-                let answer = conn
-                    .request_with(
-                        &self.target,
-                        Method::GET,
-                        &at,
-                        &extra,
-                        Bytes::new(),
-                        None,
-                        VERIFY_GET_TIMEOUT,
-                    )
-                    .await;
-                let what = "read-back GET";
-                match answer {
-                    Ok(code) if present.accepts(code) => found.push(seq),
-                    Ok(code) if absent.accepts(code) => {}
-                    Ok(code) => {
-                        return Err(ProbeError::Answer { what, answer: format!("{code} for write {seq}") })
-                    }
-                    Err(f) => {
-                        return Err(ProbeError::Answer {
-                            what,
-                            answer: format!("{} for write {seq}", f.label()),
-                        })
+                loop {
+                    let answer = conn
+                        .request_with(
+                            &self.target,
+                            Method::GET,
+                            &at,
+                            &extra,
+                            Bytes::new(),
+                            None,
+                            VERIFY_GET_TIMEOUT,
+                        )
+                        .await;
+                    let failed = match answer {
+                        Ok(code) if present.accepts(code) => {
+                            found.push(seq);
+                            None
+                        }
+                        Ok(code) if absent.accepts(code) => None,
+                        Ok(code) => Some(format!("{code} for write {seq}")),
+                        Err(f) => Some(format!("{} for write {seq}", f.label())),
+                    };
+                    match failed {
+                        None => {
+                            patience.progressed();
+                            break;
+                        }
+                        Some(answer) if patience.exhausted() => {
+                            return Err(ProbeError::Answer { what: "read-back GET", answer })
+                        }
+                        Some(_) => {
+                            conn = Conn::default();
+                            tokio::time::sleep(RETRY_EVERY).await;
+                        }
                     }
                 }
             }
@@ -205,9 +216,17 @@ impl WorkloadProbe {
         });
         let mut all = Vec::new();
         for lane in futures_util::future::join_all(lanes).await {
-            all.extend(lane?);
+            match lane {
+                Ok(found) => all.extend(found),
+                Err(e) => {
+                    return Verification::Failed(format!(
+                        "read-back through one GET per key made no progress for {}s: {e}",
+                        limit.as_secs()
+                    ))
+                }
+            }
         }
-        Ok(SeqSet::from(all))
+        Verification::Read(SeqSet::from(all))
     }
 
     /// One GET of the list endpoint through the engine's own client (the load's TLS and `Host` settings),
@@ -409,6 +428,32 @@ mod tests {
         let seen = seen.await.unwrap();
         assert!(seen[1].starts_with("GET /v1/orders/hd-w-0000000002 HTTP/1.1\r\n"), "{}", seen[1]);
         assert!(seen[1].contains("\r\nAuthorization: Bearer wlp-Secret-5150\r\n"), "{}", seen[1]);
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_get_fails_is_asked_again_without_starting_over() {
+        use crate::load::verify::tests::{scripted, UNAVAILABLE};
+        let ok = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}".to_owned();
+        let absent = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_owned();
+        let (target, seen) = scripted(vec![ok.clone(), UNAVAILABLE.into(), absent, ok]).await;
+        let text =
+            ISSUE.replace("path = \"/v1/orders/{key}\"\n", "path = \"/v1/orders/{key}\"\nconcurrency = 1\n");
+        let p = WorkloadProbe::new(target, workload(&text), &settings(), None);
+        assert_eq!(
+            p.read_back(3, Duration::from_secs(5)).await,
+            Verification::Read(SeqSet::from(vec![1, 3]))
+        );
+        let seen = seen.lock().unwrap().clone();
+        let keys: Vec<&str> = seen.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "/v1/orders/hd-w-0000000001",
+                "/v1/orders/hd-w-0000000002",
+                "/v1/orders/hd-w-0000000002",
+                "/v1/orders/hd-w-0000000003"
+            ]
+        );
     }
 
     #[tokio::test]

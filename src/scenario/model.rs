@@ -71,7 +71,9 @@ pub struct Load {
     pub client: super::tls::LoadClient,
     /// Pause between the end of the load and the read-back of written keys.
     pub settle: Duration,
-    /// How long the read-back may keep retrying before RPO is declared unknown.
+    /// How long the read-back may go without progress before RPO is declared unknown: a single read (SQL,
+    /// one list GET, a probe's own) is retried until it has passed; a read in steps (the bulk read's pages, one
+    /// GET per key) resumes where a failed step left off, and only a stall this long ends it.
     pub verify_timeout: Duration,
     /// The scenario's own requests (`[[load.request]]`, `[verify]`); `None`: the probe's own.
     pub workload: Option<std::sync::Arc<super::workload::Workload>>,
