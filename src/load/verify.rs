@@ -164,8 +164,7 @@ pub(crate) mod tests {
             let mut n = 0;
             while let Ok((mut s, _)) = listener.accept().await {
                 let mut buf = vec![0u8; 8192];
-                loop {
-                    let Ok(got) = s.read(&mut buf).await else { break };
+                while let Ok(got) = s.read(&mut buf).await {
                     if got == 0 {
                         break;
                     }
