@@ -90,6 +90,16 @@ async fn two_cycles_share_one_stack_and_the_killed_instance_is_back_for_the_seco
         assert_eq!(c.verdict, hadrill::report::Verdict::Passed, "cycle {}: {:?}", c.cycle, c.expectations);
         assert_eq!(c.lost_writes, Some(0), "cycle {}", c.cycle);
     }
+    // Cycle 2's ready wait is the restore alone; the quiet period between the cycles is its own phase.
+    let phases = |c: &hadrill::report::model::CycleRow| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(&c.dir).join("report.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["run"]["phases"].clone()
+    };
+    let (first, second) = (phases(&rep.cycles[0]), phases(&rep.cycles[1]));
+    assert_eq!(first["quiet_ms"], 0.0, "{first}");
+    let quiet = second["quiet_ms"].as_f64().unwrap();
+    assert!((2000.0..3000.0).contains(&quiet), "the 2 s quiet period: {second}");
+    assert!(second["images_ms"] == 0.0 && second["up_ms"] == 0.0, "no second bring-up: {second}");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("all on one stack"), "{md}");
     let left = Command::new("docker")

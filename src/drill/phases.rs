@@ -15,8 +15,13 @@ pub struct Phases {
     /// `compose up -d` until it returned: Compose itself waits there for every `service_healthy` dependency.
     /// Zero on Swarm, whose whole bring-up counts as the ready wait.
     pub up_ms: f64,
-    /// From the deploy command's return until every container was running and healthy.
+    /// From the deploy command's return until every container was running and healthy; on a shared stack
+    /// (`--reuse-stack`), a later cycle's: from the previous cycle's end until every service was healthy again.
     pub ready_ms: f64,
+    /// A later cycle on a shared stack: the quiet period (`settle`) between healthy again and this cycle's
+    /// load; 0 otherwise.
+    #[serde(default)]
+    pub quiet_ms: f64,
     /// The load, from its first send to its last answer (or timeout).
     pub load_ms: f64,
     /// Pending reverts and the scenario's `settle` pause after the load.
@@ -33,6 +38,7 @@ impl Phases {
         self.images_ms
             + self.up_ms
             + self.ready_ms
+            + self.quiet_ms
             + self.settle_ms
             + self.read_back_ms
             + self.teardown_ms.unwrap_or(0.0)
@@ -42,8 +48,10 @@ impl Phases {
     pub fn line(&self) -> String {
         let s = |ms: f64| format!("{:.1} s", ms / 1000.0);
         let teardown = self.teardown_ms.map_or("-".to_string(), s);
+        let quiet =
+            if self.quiet_ms > 0.0 { format!(" · quiet {}", s(self.quiet_ms)) } else { String::new() };
         format!(
-            "phases: images {} · up {} · ready {} · load {} · settle {} · read-back {} · teardown {} · \
+            "phases: images {} · up {} · ready {}{quiet} · load {} · settle {} · read-back {} · teardown {} · \
              overhead (all but the load) {}",
             s(self.images_ms),
             s(self.up_ms),
@@ -77,6 +85,7 @@ mod tests {
             images_ms: 100.0,
             up_ms: 9000.0,
             ready_ms: 500.0,
+            quiet_ms: 0.0,
             load_ms: 5000.0,
             settle_ms: 3000.0,
             read_back_ms: 50.0,
@@ -91,5 +100,8 @@ mod tests {
         let kept = Phases { teardown_ms: None, ..p };
         assert_eq!(kept.overhead_ms(), 12650.0);
         assert!(kept.line().contains("teardown - ·"), "{}", kept.line());
+        let later = Phases { quiet_ms: 10_000.0, ..p };
+        assert_eq!(later.overhead_ms(), 26650.0, "a shared stack's quiet period between cycles is overhead");
+        assert!(later.line().contains("ready 0.5 s · quiet 10.0 s · load"), "{}", later.line());
     }
 }

@@ -211,40 +211,46 @@ async fn cycles(
             drill(docker, scenario, running, containers, ledger, &cycle, &interrupts.cancel, k).await?;
         d.restarted = std::mem::take(&mut restarted);
         // Cycle 1 carries the bring-up; a later cycle's ready wait is the restore before it.
-        let Phases { images_ms, up_ms, ready_ms, .. } = timed;
-        d.phases = Phases { images_ms, up_ms, ready_ms, ..d.phases };
+        let Phases { images_ms, up_ms, ready_ms, quiet_ms, .. } = timed;
+        d.phases = Phases { images_ms, up_ms, ready_ms, quiet_ms, ..d.phases };
         let aborted = d.recording.aborted.is_some();
         if !(plan.on_cycle)(k, d)? || aborted || k == plan.count || interrupts.cancel.is_cancelled() {
             return Ok(());
         }
         ledger.next_cycle();
-        let restoring = Instant::now();
-        (containers, restarted) = restore(docker, running, opts, plan.settle, &interrupts.cancel).await?;
-        timed = Phases { ready_ms: phases::ms_since(restoring), ..Phases::default() };
+        timed = Phases::default();
+        (containers, restarted) =
+            restore(docker, running, opts, plan.settle, &interrupts.cancel, &mut timed).await?;
     }
     Ok(())
 }
 
 /// Between two cycles on one stack (the last one's faults are reverted already): what it left stopped started
-/// again, every service healthy, then `settle` of quiet. Returns the ready containers and what was started.
+/// again, every service healthy, then `settle` of quiet, each timed into `timed` (`ready_ms`, `quiet_ms`).
+/// Returns the ready containers and what was started.
 async fn restore(
     docker: &Docker,
     running: &Deployment,
     opts: &RunOptions,
     settle: Duration,
     cancel: &CancellationToken,
+    timed: &mut Phases,
 ) -> Result<(Vec<Container>, Vec<String>)> {
     opts.console.phase("faults reverted; waiting for every service to be healthy again");
+    let restoring = Instant::now();
     let (containers, restarted) = until_cancelled(cancel, running.restore(docker, opts.up_timeout)).await?;
+    timed.ready_ms = phases::ms_since(restoring);
     if !restarted.is_empty() {
         opts.console.phase(format!("started again: {}", restarted.join(", ")));
     }
     opts.console.phase(format!("quiet for {} before the next cycle", crate::duration::human(settle)));
+    let quiet = Instant::now();
     until_cancelled(cancel, async {
         tokio::time::sleep(settle).await;
         Ok(())
     })
     .await?;
+    timed.quiet_ms = phases::ms_since(quiet);
     Ok((containers, restarted))
 }
 
