@@ -51,10 +51,12 @@ pub async fn read_back(target: &Target, prefix: &str, limit: Duration) -> Verifi
                 found.extend(page.items.iter().filter_map(|it| seq_of(prefix, &it.k)));
                 match page.next {
                     Some(n) if n > after => after = n,
-                    Some(n) => return Verification::Failed(format!(
+                    Some(n) => {
+                        return Verification::Failed(format!(
                         "read-back through the service's bulk read: the page after {after:?} ends at {n:?}, \
                              not past it"
-                    )),
+                    ))
+                    }
                     None => return Verification::Read(found.build()),
                 }
             }
