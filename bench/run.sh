@@ -380,7 +380,7 @@ TOML
       local out="$REPORTS/overhead/$stack-$i-$(date +%s)"
       "$HADRILL" run "$WORK/overhead.toml" --reports "$out" --quiet >/dev/null 2>"$WORK/ov.err" || true
       end=$(date +%s.%N)
-      local rep; rep=$(ls -d "$out"/bench-overhead-"$stack"/*/ 2>/dev/null | head -1)
+      local rep; rep=$(ls -d "$out"/bench-overhead-"$stack"/*/ 2>/dev/null | head -1) || true
       if [ ! -f "$rep/report.json" ]; then
         echo "bench: the $stack drill wrote no report:" >&2; tail -5 "$WORK/ov.err" >&2; continue
       fi

@@ -25,15 +25,18 @@ log_line_prefix = '%m [%p] '
 CONF
 }
 
+# The data directory lives only for the drill (a volume that `down -v` removes), so setting it up skips the fsyncs
+# that make it survive a host crash: initdb and pg_basebackup with --no-sync, the primary's setup server with
+# fsync off. The server the drill runs against keeps fsync = on.
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ "$role" = primary ]; then
-    initdb -U postgres --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
+    initdb -U postgres --auth-local=trust --auth-host=scram-sha-256 --no-sync -D "$PGDATA" >/dev/null
     common_conf
     cat >> "$PGDATA/pg_hba.conf" <<HBA
 host replication replicator 0.0.0.0/0 scram-sha-256
 host all all 0.0.0.0/0 scram-sha-256
 HBA
-    pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c fsync=off" -w start >/dev/null
     psql -v ON_ERROR_STOP=1 -qU postgres <<SQL
 CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '${repl_pw}';
 CREATE ROLE ${app_user} WITH LOGIN PASSWORD '${app_pw}';
@@ -52,7 +55,7 @@ SQL
     export PGPASSWORD=$repl_pw
     until pg_isready -q -h "$PG_PRIMARY_HOST" -U replicator; do sleep 0.5; done
     rm -rf "${PGDATA:?}"/*
-    pg_basebackup -h "$PG_PRIMARY_HOST" -U replicator -D "$PGDATA" -R -X stream -S "$slot"
+    pg_basebackup -h "$PG_PRIMARY_HOST" -U replicator -D "$PGDATA" -R -X stream -S "$slot" --checkpoint=fast --no-sync
     echo "cluster_name = '${slot}'" >> "$PGDATA/postgresql.conf"
     sed -i '/^synchronous_standby_names/d' "$PGDATA/postgresql.conf"
   fi
