@@ -399,8 +399,9 @@ mod tests {
         assert!(outcomes.iter().all(|o| o.ok()), "nothing missed");
         let started = probe.started.lock().unwrap();
         assert!(started[1] - started[0] >= Duration::from_millis(45), "the stall held the second request");
-        let burst =
-            started[1..].windows(2).take_while(|w| w[1] - w[0] < Duration::from_millis(1)).count() + 1;
+        // Together: within 10 ms of the first of them (a burst takes well under 1 ms; the margin is for a
+        // busy machine preempting the load thread mid-burst), not spread over the 50 ms they were due in.
+        let burst = started[1..].iter().take_while(|&&t| t - started[1] < Duration::from_millis(10)).count();
         assert!(burst >= 45, "the overdue requests went out together, not one per wake-up: {burst}");
     }
 
