@@ -89,18 +89,6 @@ fn main() {
         m.rto.rto_ms.map_or("-".into(), |v| format!("{v:.0}")),
         m.writes.acknowledged,
         m.writes.lost.map_or("unknown".into(), |l| l.to_string()),
-        peak_rss() as f64 / (1 << 20) as f64,
+        hadrill::usage::peak_bytes().unwrap_or(0) as f64 / (1 << 20) as f64,
     );
-}
-
-/// The process's peak resident set (`VmHWM`), in bytes.
-fn peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .map_or(0, |kb: u64| kb * 1024)
 }

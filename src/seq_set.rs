@@ -51,6 +51,7 @@ impl SeqSet {
     }
 
     /// Heap bytes the set holds.
+    #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         match &self.0 {
             Repr::Sorted(v) => v.capacity() * 4,
@@ -60,16 +61,21 @@ impl SeqSet {
 
     /// The smaller representation of a set of `len` members whose bitmap has `words` words.
     fn compact(words: Vec<u64>, len: usize) -> SeqSet {
-        if len * 4 <= words.len() * 8 {
-            let mut v = Vec::with_capacity(len);
-            v.extend(SeqSet(Repr::Bits { words, len }).iter());
-            SeqSet(Repr::Sorted(v))
-        } else {
+        if bitmap_is_smaller(len, words.len()) {
             let mut words = words;
             words.shrink_to_fit();
             SeqSet(Repr::Bits { words, len })
+        } else {
+            let mut v = Vec::with_capacity(len);
+            v.extend(SeqSet(Repr::Bits { words, len }).iter());
+            SeqSet(Repr::Sorted(v))
         }
     }
+}
+
+/// Whether `len` members take less room as a bitmap of `words` words than as a vector of 4 bytes each.
+fn bitmap_is_smaller(len: usize, words: usize) -> bool {
+    len * 4 > words * 8
 }
 
 fn bit(words: &[u64], seq: u32) -> bool {
@@ -89,7 +95,7 @@ impl From<Vec<u32>> for SeqSet {
         v.sort_unstable();
         v.dedup();
         let words = v.last().map_or(0, |&m| m as usize / 64 + 1);
-        if v.len() * 4 > words * 8 {
+        if bitmap_is_smaller(v.len(), words) {
             let mut b = SeqSetBuilder::default();
             b.extend(v);
             return b.build();

@@ -107,13 +107,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<SeqSet, ProbeError>>,
 {
-    let deadline = Instant::now() + limit;
+    let patience = Patience::new(limit);
     loop {
         let last_err = match attempt().await {
             Ok(found) => return Verification::Read(found),
             Err(e) => e,
         };
-        if Instant::now() >= deadline {
+        if patience.exhausted() {
             return Verification::Failed(format!(
                 "read-back through {what} did not succeed within {}s: {last_err}",
                 limit.as_secs()
